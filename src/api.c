@@ -1,0 +1,543 @@
+/*
+ * api.c - the JSON API behind the CLI and the web UI (docs/API.md).
+ *
+ * Reads borrow a reader connection and answer at once.  Writes (ack, resolve,
+ * notes, severity, maintenance, tokens) are tx_calls: the request is parked, the
+ * change runs on the store writer, and the answer is built after the commit.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "auth.h"
+#include "clock.h"
+#include "engine.h"
+#include "incident.h"
+#include "ingest.h"
+#include "timeutil.h"
+#include "banned.h"
+
+static json_t *iso_or_null(int64_t ms)
+{
+	char iso[ISO_LEN];
+	if (!ms)
+		return json_null();
+	iso_format_utc(ms, iso);
+	return json_string(iso);
+}
+
+static json_t *json_or_null(const char *text)
+{
+	json_t *v = text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
+	return v ? v : json_null();
+}
+
+json_t *incident_json(const struct incident *inc)
+{
+	char sev[8];
+	snprintf(sev, sizeof(sev), "SEV-%d", inc->severity);
+	json_t *assigned = json_or_null(inc->assigned_to);
+	if (!json_is_array(assigned)) {
+		json_decref(assigned);
+		assigned = json_array();
+	}
+	return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:I, s:I, s:I, s:b}",
+			 "number", (json_int_t)inc->number, "title", inc->title, "service",
+			 inc->service, "status", incident_status_name(inc->status), "severity", sev,
+			 "urgency", inc->urgency_high ? "high" : "low", "created_at",
+			 iso_or_null(inc->created_at), "acknowledged_at",
+			 iso_or_null(inc->acknowledged_at), "resolved_at",
+			 iso_or_null(inc->resolved_at), "assigned_to", assigned,
+			 "escalation_level", (json_int_t)inc->escalation_level, "alert_count",
+			 (json_int_t)inc->alert_count, "open_alerts", (json_int_t)inc->open_alerts,
+			 "paged", inc->paged);
+}
+
+static json_t *alert_json(const struct alert *a)
+{
+	return json_pack("{s:s, s:s, s:I, s:s, s:s?, s:s, s:s, s:o, s:o, s:o}", "dedup_key",
+			 a->dedup_key, "status", a->resolved ? "resolved" : "triggered", "count",
+			 (json_int_t)a->count, "summary", a->summary, "source", a->source,
+			 "severity", a->severity, "integration", a->integration, "created_at",
+			 iso_or_null(a->created_at), "resolved_at", iso_or_null(a->resolved_at),
+			 "details", json_or_null(a->details));
+}
+
+static json_t *log_json(const struct log_entry *e)
+{
+	return json_pack("{s:o, s:s, s:s, s:s}", "at", iso_or_null(e->at), "type", e->type,
+			 "actor", e->actor, "message", e->message);
+}
+
+/* "42" or "#42" -> 42; 0 when malformed. */
+static int64_t parse_number(const char *s)
+{
+	char *end;
+	if (s && *s == '#')
+		s++;
+	if (!s || *s < '1' || *s > '9')
+		return 0;
+	long long n = strtoll(s, &end, 10);
+	return *end || n <= 0 ? 0 : n;
+}
+
+/* Borrows a reader; replies 503 and returns NULL when the store is unavailable. */
+static struct store_conn *reader(struct server *srv, struct http_request *req)
+{
+	struct store_conn *c = store_read_begin(srv->store);
+	if (!c)
+		server_reply_fault(srv, req);
+	return c;
+}
+
+void api_info(struct server *srv, struct http_request *req, const struct route_ctx *ctx)
+{
+	struct config *cfg = server_config(srv);
+	char iso[ISO_LEN];
+	iso_format_utc(clock_now_ms(), iso);
+	reply_json(req, 200, json_pack("{s:s, s:s, s:s, s:s, s:s}", "version", TOCSIN_VERSION,
+				       "time_zone", cfg->time_zone ? cfg->time_zone : "UTC", "now",
+				       iso, "user", ctx->user, "role", role_name(ctx->role)));
+	config_unref(cfg);
+}
+
+/* Reads ?status=a,b&service=S&limit=N; replies 400 and returns -1 when bad. */
+static int parse_filter(struct http_request *req, struct incident_filter *f)
+{
+	const char *status = http_query(req, "status"), *limit = http_query(req, "limit");
+	memset(f, 0, sizeof(*f));
+	f->service = http_query(req, "service");
+	for (const char *p = status; p && *p;) {
+		size_t n = strcspn(p, ",");
+		char *one = xstrndup(p, n);
+		enum incident_status s;
+		int ok = incident_status_parse(one, &s) == 0;
+		if (ok)
+			f->status_mask |= 1u << s;
+		else
+			http_reply_error(req, 400, "bad status filter",
+					 "status must be triggered, acknowledged or resolved");
+		free(one);
+		if (!ok)
+			return -1;
+		p += n + (p[n] == ',');
+	}
+	if (limit && (f->limit = strtoll(limit, NULL, 10)) <= 0) {
+		http_reply_error(req, 400, "bad limit", "limit must be a positive number");
+		return -1;
+	}
+	return 0;
+}
+
+void api_incidents(struct server *srv, struct http_request *req, const struct route_ctx *ctx)
+{
+	struct incident_filter f;
+	struct incident_list l = { 0 };
+	struct store_conn *c;
+	if (parse_filter(req, &f) < 0 || !(c = reader(srv, req)))
+		return;
+	int rc = store_ops(srv->store)->incident_list(c, &f, &l);
+	store_read_end(srv->store, c);
+	if (rc == STORE_FAULT) {
+		server_reply_fault(srv, req);
+		goto out;
+	}
+	json_t *arr = json_array();
+	for (size_t i = 0; i < l.n; i++)
+		json_array_append_new(arr, incident_json(&l.v[i]));
+	reply_json(req, 200, json_pack("{s:o}", "incidents", arr));
+out:
+	incident_list_release(&l);
+}
+
+/* The incident with its alerts and timeline, or NULL (replied 404/503). */
+static json_t *read_shown(struct server *srv, struct http_request *req, int64_t n)
+{
+	const struct store_ops *ops = store_ops(srv->store);
+	struct incident inc = { 0 };
+	struct alert_list al = { 0 };
+	struct log_list ll = { 0 };
+	json_t *doc = NULL;
+	struct store_conn *c = reader(srv, req);
+	if (!c)
+		return NULL;
+	int rc = ops->incident_get(c, n, &inc);
+	if (rc == STORE_FOUND && (rc = ops->alert_list(c, n, &al)) == STORE_OK)
+		rc = ops->log_list(c, n, &ll) == STORE_OK ? STORE_FOUND : STORE_FAULT;
+	store_read_end(srv->store, c);
+	if (rc == STORE_FOUND) {
+		doc = incident_json(&inc);
+		json_t *a = json_array(), *l = json_array();
+		for (size_t i = 0; i < al.n; i++)
+			json_array_append_new(a, alert_json(&al.v[i]));
+		for (size_t i = 0; i < ll.n; i++)
+			json_array_append_new(l, log_json(&ll.v[i]));
+		json_object_set_new(doc, "alerts", a);
+		json_object_set_new(doc, "log", l);
+	} else if (rc == STORE_NOTFOUND) {
+		char *why = xasprintf("no incident #%lld", (long long)n);
+		http_reply_error(req, 404, "not found", why);
+		free(why);
+	} else {
+		server_reply_fault(srv, req);
+	}
+	incident_release(&inc);
+	alert_list_release(&al);
+	log_list_release(&ll);
+	return doc;
+}
+
+static int64_t number_or_404(struct http_request *req, const struct route_ctx *ctx)
+{
+	int64_t n = parse_number(ctx->params[0]);
+	if (!n)
+		http_reply_error(req, 404, "not found", "incident numbers are 1, 2, 3...");
+	return n;
+}
+
+void api_incident_show(struct server *srv, struct http_request *req,
+		       const struct route_ctx *ctx)
+{
+	int64_t n = number_or_404(req, ctx);
+	json_t *doc = n ? read_shown(srv, req, n) : NULL;
+	if (doc)
+		reply_json(req, 200, doc);
+}
+
+/* --- actions ----------------------------------------------------------------- */
+
+struct act_data {
+	struct action a;
+	char *actor;
+	char *text;
+};
+
+static void act_data_free(void *p)
+{
+	struct act_data *d = p;
+	free(d->actor);
+	free(d->text);
+	free(d);
+}
+
+static int act_apply(struct tx_call *c, struct store_tx *tx)
+{
+	struct act_data *d = c->data;
+	return incident_apply_action(tx, c->cfg, &d->a, clock_now_ms(), &c->err);
+}
+
+static void act_answer(struct tx_call *c, struct http_request *req)
+{
+	struct act_data *d = c->data;
+	if (c->rc == STORE_FAULT) {
+		server_reply_fault(c->srv, req);
+		return;
+	}
+	if (c->rc == INCIDENT_ENOTFOUND || c->rc == INCIDENT_ECONFLICT) {
+		http_reply_error(req, -c->rc, c->rc == INCIDENT_ENOTFOUND ? "not found" : "conflict",
+				 c->err);
+		return;
+	}
+	struct store_conn *conn = reader(c->srv, req);
+	struct incident inc = { 0 };
+	if (!conn)
+		return;
+	int rc = store_ops(c->srv->store)->incident_get(conn, d->a.number, &inc);
+	store_read_end(c->srv->store, conn);
+	if (rc == STORE_FOUND)
+		reply_json(req, 200, json_pack("{s:o}", "incident", incident_json(&inc)));
+	else
+		server_reply_fault(c->srv, req);
+	incident_release(&inc);
+}
+
+static void run_action(struct server *srv, struct http_request *req, const struct route_ctx *ctx,
+		       enum incident_action kind, char *text, int severity)
+{
+	int64_t n = number_or_404(req, ctx);
+	if (!n) {
+		free(text);
+		return;
+	}
+	struct act_data *d = xcalloc(1, sizeof(*d));
+	struct tx_call *c = xcalloc(1, sizeof(*c));
+	d->actor = xstrdup(ctx->user);
+	d->text = text;
+	d->a = (struct action){ .kind = kind, .number = n, .actor = d->actor, .text = d->text,
+				.severity = severity };
+	c->cfg = server_config(srv);
+	c->apply = act_apply;
+	c->answer = act_answer;
+	c->data = d;
+	c->data_free = act_data_free;
+	server_run_tx(srv, req, c);
+}
+
+void api_incident_ack(struct server *srv, struct http_request *req, const struct route_ctx *ctx)
+{
+	run_action(srv, req, ctx, ACT_ACK, NULL, 0);
+}
+
+void api_incident_resolve(struct server *srv, struct http_request *req,
+			  const struct route_ctx *ctx)
+{
+	run_action(srv, req, ctx, ACT_RESOLVE, NULL, 0);
+}
+
+/* The request body as a JSON object, or NULL after replying 400. */
+static json_t *body_object(struct http_request *req)
+{
+	size_t len;
+	const char *body = http_body(req, &len);
+	json_error_t jerr;
+	json_t *doc = NULL;
+	if (json_depth(body, len) <= JSON_DEPTH_MAX)
+		doc = json_loadb(body, len, 0, &jerr);
+	if (!json_is_object(doc)) {
+		http_reply_error(req, 400, "bad request", "the body must be a JSON object");
+		json_decref(doc);
+		return NULL;
+	}
+	return doc;
+}
+
+/* A non-blank string field of the body, copied; NULL after replying 400. */
+static char *body_string(struct http_request *req, const char *field)
+{
+	json_t *doc = body_object(req);
+	const char *s = doc ? json_string_value(json_object_get(doc, field)) : NULL;
+	char *out = s && *s ? xstrdup(s) : NULL;
+	if (doc && !out) {
+		char *why = xasprintf("'%s' is missing or blank", field);
+		http_reply_error(req, 400, "bad request", why);
+		free(why);
+	}
+	json_decref(doc);
+	return out;
+}
+
+void api_incident_note(struct server *srv, struct http_request *req, const struct route_ctx *ctx)
+{
+	char *text = body_string(req, "text");
+	if (text && strlen(text) > 65536) {
+		http_reply_error(req, 400, "bad request", "'text' is longer than 65536 bytes");
+		free(text);
+		return;
+	}
+	if (text)
+		run_action(srv, req, ctx, ACT_NOTE, text, 0);
+}
+
+void api_incident_severity(struct server *srv, struct http_request *req,
+			   const struct route_ctx *ctx)
+{
+	char *s = body_string(req, "severity");
+	int sev = severity_parse(s);
+	if (s && !sev)
+		http_reply_error(req, 400, "bad request",
+				 "'severity' must be one of SEV-1 SEV-2 SEV-3 SEV-4 SEV-5");
+	free(s);
+	if (sev)
+		run_action(srv, req, ctx, ACT_SEVERITY, NULL, sev);
+}
+
+/* --- services, maintenance, changes ----------------------------------------- */
+
+static json_t *service_json(const struct service *s, struct store_conn *c,
+			    const struct store_ops *ops, int64_t now)
+{
+	struct incident_filter f = { .status_mask = (1u << INC_TRIGGERED) | (1u << INC_ACKNOWLEDGED),
+				     .service = s->id };
+	struct incident_list l = { 0 };
+	int64_t until = 0;
+	ops->incident_list(c, &f, &l);
+	int maint = ops->maintenance_active(c, s->id, now, &until) == STORE_FOUND;
+	json_t *o = json_pack("{s:s, s:s, s:s?, s:s?, s:I, s:o}", "id", s->id, "name",
+			      s->name ? s->name : s->id, "team", s->team, "escalation_policy",
+			      s->escalation_policy, "open_incidents", (json_int_t)l.n,
+			      "maintenance_until", iso_or_null(maint ? until : 0));
+	incident_list_release(&l);
+	return o;
+}
+
+void api_services(struct server *srv, struct http_request *req, const struct route_ctx *ctx)
+{
+	struct config *cfg = server_config(srv);
+	struct store_conn *c = reader(srv, req);
+	if (c) {
+		json_t *arr = json_array();
+		for (size_t i = 0; i < cfg->nservices; i++)
+			json_array_append_new(arr, service_json(&cfg->services[i], c,
+								store_ops(srv->store),
+								clock_now_ms()));
+		store_read_end(srv->store, c);
+		reply_json(req, 200, json_pack("{s:o}", "services", arr));
+	}
+	config_unref(cfg);
+}
+
+struct maint_data {
+	char *service;
+	char *actor;
+	int64_t start, end;
+};
+
+static void maint_free(void *p)
+{
+	struct maint_data *m = p;
+	free(m->service);
+	free(m->actor);
+	free(m);
+}
+
+static int maint_apply(struct tx_call *c, struct store_tx *tx)
+{
+	struct maint_data *m = c->data;
+	return tx->ops->maintenance_set(tx->conn, m->service, m->start, m->end, m->actor);
+}
+
+static void maint_answer(struct tx_call *c, struct http_request *req)
+{
+	struct maint_data *m = c->data;
+	if (c->rc < 0) {
+		server_reply_fault(c->srv, req);
+		return;
+	}
+	reply_json(req, 200, json_pack("{s:s, s:o, s:o}", "service", m->service, "start",
+				       iso_or_null(m->start), "end", iso_or_null(m->end)));
+}
+
+void api_maintenance(struct server *srv, struct http_request *req, const struct route_ctx *ctx)
+{
+	struct config *cfg = server_config(srv);
+	char *dur = NULL;
+	int64_t ms = 0;
+	if (!config_service(cfg, ctx->params[0])) {
+		char *why = xasprintf("no service '%s'", ctx->params[0]);
+		http_reply_error(req, 404, "not found", why);
+		free(why);
+	} else if ((dur = body_string(req, "for")) && (duration_parse(dur, &ms) < 0 || ms <= 0)) {
+		http_reply_error(req, 400, "bad request",
+				 "'for' must be a duration such as 30m, 2h or 1d");
+	} else if (dur) {
+		struct maint_data *m = xcalloc(1, sizeof(*m));
+		struct tx_call *c = xcalloc(1, sizeof(*c));
+		m->service = xstrdup(ctx->params[0]);
+		m->actor = xstrdup(ctx->user);
+		m->start = clock_now_ms();
+		m->end = m->start + ms;
+		c->cfg = config_ref(cfg);
+		c->apply = maint_apply;
+		c->answer = maint_answer;
+		c->data = m;
+		c->data_free = maint_free;
+		server_run_tx(srv, req, c);
+	}
+	free(dur);
+	config_unref(cfg);
+}
+
+void api_changes(struct server *srv, struct http_request *req, const struct route_ctx *ctx)
+{
+	const char *limit = http_query(req, "limit");
+	struct change_list l = { 0 };
+	struct store_conn *c = reader(srv, req);
+	if (!c)
+		return;
+	int rc = store_ops(srv->store)->change_list(c, http_query(req, "service"), 0, INT64_MAX,
+						    limit ? strtoll(limit, NULL, 10) : 0, &l);
+	store_read_end(srv->store, c);
+	if (rc == STORE_FAULT) {
+		server_reply_fault(srv, req);
+	} else {
+		json_t *arr = json_array();
+		for (size_t i = 0; i < l.n; i++)
+			json_array_append_new(
+				arr, json_pack("{s:s, s:o, s:s, s:s?, s:o}", "service",
+					       l.v[i].service, "at", iso_or_null(l.v[i].at),
+					       "summary", l.v[i].summary, "source", l.v[i].source,
+					       "payload", json_or_null(l.v[i].payload)));
+		reply_json(req, 200, json_pack("{s:o}", "changes", arr));
+	}
+	change_list_release(&l);
+}
+
+/* --- tokens and the test clock ---------------------------------------------- */
+
+struct token_data {
+	char *user;
+	char *token;
+};
+
+static void token_free(void *p)
+{
+	struct token_data *t = p;
+	free(t->user);
+	free(t->token);
+	free(t);
+}
+
+static int token_apply(struct tx_call *c, struct store_tx *tx)
+{
+	struct token_data *t = c->data;
+	return auth_token_store(tx, t->user, t->token, clock_now_ms());
+}
+
+static void token_answer(struct tx_call *c, struct http_request *req)
+{
+	struct token_data *t = c->data;
+	if (c->rc < 0)
+		server_reply_fault(c->srv, req);
+	else
+		reply_json(req, 201, json_pack("{s:s, s:s}", "user", t->user, "token", t->token));
+}
+
+void api_token_create(struct server *srv, struct http_request *req,
+		      const struct route_ctx *ctx)
+{
+	struct config *cfg = server_config(srv);
+	char *user = body_string(req, "user");
+	if (user && !config_user(cfg, user)) {
+		char *why = xasprintf("no user '%s' in the configuration", user);
+		http_reply_error(req, 400, "bad request", why);
+		free(why);
+	} else if (user) {
+		struct token_data *t = xcalloc(1, sizeof(*t));
+		struct tx_call *c = xcalloc(1, sizeof(*c));
+		t->user = user;
+		t->token = auth_token_new();
+		user = NULL;
+		c->cfg = config_ref(cfg);
+		c->apply = token_apply;
+		c->answer = token_answer;
+		c->data = t;
+		c->data_free = token_free;
+		server_run_tx(srv, req, c);
+	}
+	free(user);
+	config_unref(cfg);
+}
+
+void api_test_clock(struct server *srv, struct http_request *req, const struct route_ctx *ctx)
+{
+	char *adv = NULL;
+	int64_t ms = 0;
+	char iso[ISO_LEN];
+	if (!clock_is_test()) {
+		http_reply_error(req, 404, "not found", "the test clock is off");
+		return;
+	}
+	if (!(adv = body_string(req, "advance")))
+		return;
+	if (duration_parse(adv, &ms) < 0) {
+		http_reply_error(req, 400, "bad request", "'advance' must be a duration");
+	} else {
+		clock_advance(ms);
+		engine_wake(srv->engine);
+		iso_format_utc(clock_now_ms(), iso);
+		reply_json(req, 200, json_pack("{s:s, s:I}", "now", iso, "offset_ms",
+					       (json_int_t)clock_offset()));
+	}
+	free(adv);
+}

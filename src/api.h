@@ -1,0 +1,35 @@
+/*
+ * api.h - the JSON API under /api: incidents, services, changes, tokens.
+ * The handlers are listed in the route table (routes.c); the shapes are in
+ * docs/API.md and DESIGN.md section 4.
+ */
+#ifndef TOCSIN_API_H
+#define TOCSIN_API_H
+
+#include "routes.h"
+
+void api_info(struct server *srv, struct http_request *req, const struct route_ctx *ctx);
+void api_incidents(struct server *srv, struct http_request *req, const struct route_ctx *ctx);
+void api_incident_show(struct server *srv, struct http_request *req,
+		       const struct route_ctx *ctx);
+void api_incident_ack(struct server *srv, struct http_request *req,
+		      const struct route_ctx *ctx);
+void api_incident_resolve(struct server *srv, struct http_request *req,
+			  const struct route_ctx *ctx);
+void api_incident_note(struct server *srv, struct http_request *req,
+		       const struct route_ctx *ctx);
+void api_incident_severity(struct server *srv, struct http_request *req,
+			   const struct route_ctx *ctx);
+void api_services(struct server *srv, struct http_request *req, const struct route_ctx *ctx);
+void api_maintenance(struct server *srv, struct http_request *req,
+		     const struct route_ctx *ctx);
+void api_changes(struct server *srv, struct http_request *req, const struct route_ctx *ctx);
+void api_token_create(struct server *srv, struct http_request *req,
+		      const struct route_ctx *ctx);
+void api_test_clock(struct server *srv, struct http_request *req,
+		    const struct route_ctx *ctx);
+
+/* JSON of an incident in the shape of DESIGN.md section 4 (new reference). */
+json_t *incident_json(const struct incident *inc);
+
+#endif

@@ -1,0 +1,246 @@
+/*
+ * engine.c - the engine thread: every deadline tocsin keeps, fired on time.
+ *
+ * Design.  A deadline is a row in the store's timers table, written in the same
+ * transaction as the state it belongs to (an acknowledged incident and its
+ * ack_timeout, say), so a crash can never keep one without the other.  The engine
+ * keeps an in-memory min-heap of (due, timer id) mirroring those rows:
+ *
+ *   - at start it loads every persisted timer (overdue ones fire at once, in due
+ *     order, each exactly once: firing deletes the row in the same transaction);
+ *   - after each commit the store hands it the timers that batch added;
+ *   - cancelling is a row delete only; the stale heap entry fires into nothing.
+ *
+ * Waiting: the thread sleeps on a condition variable with a monotonic timeout of
+ * at most one second, then compares the heap top with clock_now_ms() (UTC, plus
+ * the test offset).  A wall-clock step thus neither mass-fires (deadlines are
+ * absolute UTC and fire once) nor stalls more than a second, and tests that move
+ * the test clock call engine_wake() instead of sleeping.
+ *
+ * Firing is a store job (incident_fire_timer) submitted without waiting; a job that
+ * hits a store fault puts its timer back, one second later.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "clock.h"
+#include "engine.h"
+#include "incident.h"
+#include "server.h"
+#include "banned.h"
+
+#define ENGINE_TICK_MS 1000
+#define ENGINE_RETRY_MS 1000
+
+struct heap_item {
+	int64_t due;
+	int64_t id;
+};
+
+struct engine {
+	struct server *srv;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int stopping;
+	struct heap_item *heap;
+	size_t n, cap;
+	int inflight;		/* fire jobs submitted, not yet done */
+};
+
+struct fire_job {
+	struct store_job job;
+	struct engine *engine;
+	struct config *cfg;
+	int64_t timer_id;
+	int64_t due;
+};
+
+static int item_less(const struct heap_item *a, const struct heap_item *b)
+{
+	return a->due < b->due || (a->due == b->due && a->id < b->id);
+}
+
+static void heap_push(struct engine *e, int64_t due, int64_t id)
+{
+	if (e->n == e->cap) {
+		e->cap = e->cap ? e->cap * 2 : 64;
+		e->heap = xrealloc(e->heap, e->cap * sizeof(*e->heap));
+	}
+	size_t i = e->n++;
+	e->heap[i] = (struct heap_item){ due, id };
+	while (i > 0 && item_less(&e->heap[i], &e->heap[(i - 1) / 2])) {
+		struct heap_item t = e->heap[i];
+		e->heap[i] = e->heap[(i - 1) / 2];
+		e->heap[(i - 1) / 2] = t;
+		i = (i - 1) / 2;
+	}
+}
+
+static struct heap_item heap_pop(struct engine *e)
+{
+	struct heap_item top = e->heap[0];
+	e->heap[0] = e->heap[--e->n];
+	for (size_t i = 0;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+		if (l < e->n && item_less(&e->heap[l], &e->heap[m]))
+			m = l;
+		if (r < e->n && item_less(&e->heap[r], &e->heap[m]))
+			m = r;
+		if (m == i)
+			break;
+		struct heap_item t = e->heap[i];
+		e->heap[i] = e->heap[m];
+		e->heap[m] = t;
+		i = m;
+	}
+	return top;
+}
+
+static int fire_apply(struct store_tx *tx, struct store_job *job)
+{
+	struct fire_job *f = (struct fire_job *)job;
+	return incident_fire_timer(tx, f->cfg, f->timer_id, clock_now_ms());
+}
+
+static void fire_done(struct store_job *job, int rc)
+{
+	struct fire_job *f = (struct fire_job *)job;
+	struct engine *e = f->engine;
+	pthread_mutex_lock(&e->lock);
+	if (rc == STORE_FAULT)
+		heap_push(e, clock_now_ms() + ENGINE_RETRY_MS, f->timer_id);
+	e->inflight--;
+	pthread_cond_signal(&e->cond);
+	pthread_mutex_unlock(&e->lock);
+	config_unref(f->cfg);
+	free(f);
+}
+
+/* Called with the lock held; submits every due timer. */
+static void fire_due(struct engine *e, int64_t now)
+{
+	while (e->n && e->heap[0].due <= now) {
+		struct heap_item it = heap_pop(e);
+		struct fire_job *f = xcalloc(1, sizeof(*f));
+		f->job.apply = fire_apply;
+		f->job.done = fire_done;
+		f->engine = e;
+		f->cfg = server_config(e->srv);
+		f->timer_id = it.id;
+		f->due = it.due;
+		e->inflight++;
+		store_submit(e->srv->store, &f->job);
+	}
+}
+
+static void wait_until(struct engine *e, int64_t now)
+{
+	int64_t wait = ENGINE_TICK_MS;
+	if (e->n && e->heap[0].due - now < wait)
+		wait = e->heap[0].due - now;
+	if (wait <= 0)
+		return;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += wait / 1000;
+	ts.tv_nsec += (wait % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	pthread_cond_timedwait(&e->cond, &e->lock, &ts);
+}
+
+static void *engine_main(void *arg)
+{
+	struct engine *e = arg;
+	pthread_mutex_lock(&e->lock);
+	while (!e->stopping) {
+		int64_t now = clock_now_ms();
+		fire_due(e, now);
+		wait_until(e, now);
+	}
+	while (e->inflight > 0)	/* the store still owes us done() calls */
+		pthread_cond_wait(&e->cond, &e->lock);
+	pthread_mutex_unlock(&e->lock);
+	return NULL;
+}
+
+static int load_timers(struct engine *e, char **err)
+{
+	struct timer_list l = { 0 };
+	struct store_conn *c = store_read_begin(e->srv->store);
+	int rc = c ? store_ops(e->srv->store)->timer_list(c, &l) : STORE_FAULT;
+	store_read_end(e->srv->store, c);
+	if (rc == STORE_FAULT) {
+		*err = xstrdup("engine: cannot load timers from the store");
+		return -1;
+	}
+	for (size_t i = 0; i < l.n; i++)
+		heap_push(e, l.v[i].due, l.v[i].id);
+	if (l.n)
+		log_info("engine: %zu pending timer(s) loaded", l.n);
+	timer_list_release(&l);
+	return 0;
+}
+
+struct engine *engine_start(struct server *srv, char **err)
+{
+	struct engine *e = xcalloc(1, sizeof(*e));
+	pthread_condattr_t attr;
+	e->srv = srv;
+	if (load_timers(e, err) < 0) {
+		free(e);
+		return NULL;
+	}
+	pthread_mutex_init(&e->lock, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&e->cond, &attr);
+	pthread_condattr_destroy(&attr);
+	pthread_create(&e->thread, NULL, engine_main, e);
+	return e;
+}
+
+void engine_stop(struct engine *e)
+{
+	if (!e)
+		return;
+	pthread_mutex_lock(&e->lock);
+	e->stopping = 1;
+	pthread_cond_broadcast(&e->cond);
+	pthread_mutex_unlock(&e->lock);
+	pthread_join(e->thread, NULL);
+	pthread_mutex_destroy(&e->lock);
+	pthread_cond_destroy(&e->cond);
+	free(e->heap);
+	free(e);
+}
+
+void engine_wake(struct engine *e)
+{
+	pthread_mutex_lock(&e->lock);
+	pthread_cond_broadcast(&e->cond);
+	pthread_mutex_unlock(&e->lock);
+}
+
+void engine_on_commit(void *arg, const struct timer_list *added)
+{
+	struct engine *e = arg;
+	pthread_mutex_lock(&e->lock);
+	for (size_t i = 0; i < added->n; i++)
+		heap_push(e, added->v[i].due, added->v[i].id);
+	pthread_cond_broadcast(&e->cond);
+	pthread_mutex_unlock(&e->lock);
+}
+
+size_t engine_pending(struct engine *e)
+{
+	pthread_mutex_lock(&e->lock);
+	size_t n = e->n;
+	pthread_mutex_unlock(&e->lock);
+	return n;
+}

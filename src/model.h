@@ -1,0 +1,112 @@
+/*
+ * model.h - the records tocsin keeps in its store: incidents, alerts, log entries
+ * (the timeline), change events, timers, maintenance windows.
+ *
+ * Plain structs with owned strings.  *_release() frees what a record owns and zeroes
+ * it; records filled by the store are the caller's to release.  Times are int64_t
+ * milliseconds UTC, 0 meaning "not yet" (null in JSON).
+ */
+#ifndef TOCSIN_MODEL_H
+#define TOCSIN_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum incident_status { INC_TRIGGERED = 0, INC_ACKNOWLEDGED, INC_RESOLVED };
+
+struct incident {
+	int64_t number;
+	char *service;
+	char *title;
+	enum incident_status status;
+	int severity;			/* 1 (SEV-1, worst) .. 5 */
+	int urgency_high;		/* 1 high, 0 low */
+	int64_t created_at;
+	int64_t acknowledged_at;	/* 0: never */
+	int64_t resolved_at;		/* 0: open */
+	int64_t updated_at;
+	char *assigned_to;		/* JSON array of user ids, e.g. ["alice"] */
+	int escalation_level;
+	int alert_count;		/* every alert that joined */
+	int open_alerts;		/* alerts not yet resolved */
+	char *group_key;		/* NULL, or the sender's group (Alertmanager groupKey) */
+	int paged;			/* 0: opened in a maintenance window, nobody paged */
+};
+
+struct alert {
+	int64_t id;
+	int64_t incident;
+	char *service;
+	char *dedup_key;
+	int resolved;
+	int64_t count;			/* trigger events folded into this alert */
+	char *summary;
+	char *source;
+	char *severity;			/* critical|error|warning|info */
+	char *details;			/* opaque JSON text (custom_details), may be NULL */
+	char *integration;		/* events_v2|events_v1|alertmanager|cli|... */
+	int64_t created_at;
+	int64_t updated_at;
+	int64_t resolved_at;
+};
+
+struct log_entry {
+	int64_t id;
+	int64_t incident;
+	int64_t at;
+	char *type;			/* trigger alert ack unack escalate ... */
+	char *actor;			/* alice | system | events_v2 | check:ID ... */
+	char *message;
+};
+
+struct change_event {
+	int64_t id;
+	char *service;
+	int64_t at;
+	char *summary;
+	char *source;
+	char *payload;			/* the whole event as JSON text */
+};
+
+struct timer {
+	int64_t id;
+	int64_t incident;
+	char *kind;			/* ack_timeout | auto_resolve | ... */
+	int64_t due;
+};
+
+/* A growable list of records; release with the matching *_list_release(). */
+#define MODEL_LIST(name, type) \
+	struct name {          \
+		type *v;       \
+		size_t n;      \
+		size_t cap;    \
+	}
+MODEL_LIST(incident_list, struct incident);
+MODEL_LIST(alert_list, struct alert);
+MODEL_LIST(log_list, struct log_entry);
+MODEL_LIST(change_list, struct change_event);
+MODEL_LIST(timer_list, struct timer);
+
+void incident_release(struct incident *i);
+void alert_release(struct alert *a);
+void log_entry_release(struct log_entry *e);
+void change_release(struct change_event *c);
+void timer_release(struct timer *t);
+
+/* Appends a zeroed record and returns it. */
+struct incident *incident_list_add(struct incident_list *l);
+struct alert *alert_list_add(struct alert_list *l);
+struct log_entry *log_list_add(struct log_list *l);
+struct change_event *change_list_add(struct change_list *l);
+struct timer *timer_list_add(struct timer_list *l);
+void incident_list_release(struct incident_list *l);
+void alert_list_release(struct alert_list *l);
+void log_list_release(struct log_list *l);
+void change_list_release(struct change_list *l);
+void timer_list_release(struct timer_list *l);
+
+const char *incident_status_name(enum incident_status s);
+int incident_status_parse(const char *s, enum incident_status *out);
+
+#endif

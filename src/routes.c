@@ -1,0 +1,193 @@
+/*
+ * routes.c - the route table and the dispatcher.
+ *
+ * routes[] is the whole HTTP surface of tocsin.  dispatch() matches method and
+ * path (a "{x}" segment captures one path segment), authenticates when the route
+ * asks for a role (token from "Authorization: Bearer T" or PagerDuty's
+ * "Token token=T", looked up by hash in the store), checks the role, and calls the
+ * handler.  To add an endpoint, add a row: nothing else decides who may call it.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "auth.h"
+#include "ingest.h"
+#include "routes.h"
+#include "banned.h"
+
+static void health(struct server *srv, struct http_request *req, const struct route_ctx *ctx);
+static void ready(struct server *srv, struct http_request *req, const struct route_ctx *ctx);
+
+static const struct route routes[] = {
+	{ "POST", "/v2/enqueue", ingest_v2, AUTH_NONE, "PagerDuty Events API v2" },
+	{ "POST", "/v2/change/enqueue", ingest_change, AUTH_NONE, "PagerDuty change events" },
+	{ "POST", "/generic/2010-04-15/create_event.json", ingest_v1, AUTH_NONE,
+	  "PagerDuty Events API v1" },
+	{ "POST", "/integrations/alertmanager/{key}", ingest_alertmanager, AUTH_NONE,
+	  "Alertmanager webhook receiver" },
+	{ "GET", "/healthz", health, AUTH_NONE, "liveness" },
+	{ "GET", "/readyz", ready, AUTH_NONE, "readiness: the store answers" },
+	{ "GET", "/api/info", api_info, AUTH_OBSERVER, "server version, zone and caller" },
+	{ "GET", "/api/incidents", api_incidents, AUTH_OBSERVER, "list incidents" },
+	{ "GET", "/api/incidents/{n}", api_incident_show, AUTH_OBSERVER,
+	  "one incident with alerts and timeline" },
+	{ "POST", "/api/incidents/{n}/ack", api_incident_ack, AUTH_RESPONDER, "acknowledge" },
+	{ "POST", "/api/incidents/{n}/resolve", api_incident_resolve, AUTH_RESPONDER, "resolve" },
+	{ "POST", "/api/incidents/{n}/notes", api_incident_note, AUTH_RESPONDER, "add a note" },
+	{ "POST", "/api/incidents/{n}/severity", api_incident_severity, AUTH_RESPONDER,
+	  "set severity" },
+	{ "GET", "/api/services", api_services, AUTH_OBSERVER, "services and maintenance" },
+	{ "POST", "/api/services/{id}/maintenance", api_maintenance, AUTH_RESPONDER,
+	  "start a maintenance window" },
+	{ "GET", "/api/changes", api_changes, AUTH_OBSERVER, "change events" },
+	{ "POST", "/api/tokens", api_token_create, AUTH_ADMIN, "mint a token for a user" },
+	{ "POST", "/api/test/clock", api_test_clock, AUTH_ADMIN,
+	  "move the test clock (TOCSIN_TEST_CLOCK=1 only)" },
+};
+
+void reply_json(struct http_request *req, int status, json_t *doc)
+{
+	char *s = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	http_reply_take(req, status, "application/json", s, strlen(s));
+}
+
+static void health(struct server *srv, struct http_request *req, const struct route_ctx *ctx)
+{
+	reply_json(req, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+static void ready(struct server *srv, struct http_request *req, const struct route_ctx *ctx)
+{
+	struct store_conn *c = store_read_begin(srv->store);
+	int ok = c && store_ops(srv->store)->ping(c);
+	store_read_end(srv->store, c);
+	if (ok)
+		reply_json(req, 200, json_pack("{s:s}", "status", "ok"));
+	else
+		http_reply_error(req, 503, "store unavailable", "the store does not answer");
+}
+
+/* Matches path against pattern; captures {x} segments into ctx->params. */
+static int match(const char *pattern, const char *path, struct route_ctx *ctx)
+{
+	const char *p = pattern, *s = path;
+	while (*p && *s) {
+		if (*p == '{') {
+			const char *pe = strchr(p, '}');
+			size_t n = strcspn(s, "/");
+			if (!pe || n == 0 || ctx->nparams == ROUTE_PARAMS_MAX)
+				return 0;
+			ctx->params[ctx->nparams++] = xstrndup(s, n);
+			p = pe + 1;
+			s += n;
+			continue;
+		}
+		if (*p++ != *s++)
+			return 0;
+	}
+	return !*p && !*s;
+}
+
+static void ctx_release(struct route_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->nparams; i++)
+		free(ctx->params[i]);
+	ctx->nparams = 0;
+}
+
+/* Finds the caller's user and role; replies 401/503 and returns -1 when it cannot. */
+static int authenticate(struct server *srv, struct http_request *req, char **user,
+			enum role *role)
+{
+	size_t len = 0;
+	const char *tok = auth_token_from_header(http_header(req, "Authorization"), &len);
+	if (!tok) {
+		http_reply_error(req, 401, "authentication required",
+				 "send 'Authorization: Bearer TOKEN'");
+		return -1;
+	}
+	char hash[AUTH_HASH_HEX];
+	char *t = xstrndup(tok, len);
+	auth_token_hash(t, hash);
+	free(t);
+	struct store_conn *c = store_read_begin(srv->store);
+	int rc = c ? store_ops(srv->store)->token_lookup(c, hash, user) : STORE_FAULT;
+	store_read_end(srv->store, c);
+	if (rc == STORE_FAULT) {
+		server_reply_fault(srv, req);
+		return -1;
+	}
+	struct config *cfg = server_config(srv);
+	const struct user *u = rc == STORE_FOUND ? config_user(cfg, *user) : NULL;
+	if (u)
+		*role = u->role;
+	config_unref(cfg);
+	if (!u) {
+		free(*user);
+		*user = NULL;
+		http_reply_error(req, 401, "authentication failed", "unknown or revoked token");
+		return -1;
+	}
+	return 0;
+}
+
+static void add_zone_header(struct server *srv, struct http_request *req)
+{
+	struct config *cfg = server_config(srv);
+	http_add_header(req, "X-Tocsin-Time-Zone", cfg->time_zone ? cfg->time_zone : "UTC");
+	config_unref(cfg);
+}
+
+static void call(struct server *srv, struct http_request *req, const struct route *r,
+		 struct route_ctx *ctx)
+{
+	char *user = NULL;
+	enum role role = ROLE_OBSERVER;
+	if (r->auth != AUTH_NONE) {
+		add_zone_header(srv, req);
+		if (authenticate(srv, req, &user, &role) < 0)
+			return;
+		if ((int)role < (int)r->auth) {
+			char *need = xasprintf("this needs the %s role; '%s' is %s",
+					       role_name((enum role)r->auth), user,
+					       role_name(role));
+			http_reply_error(req, 403, "forbidden", need);
+			free(need);
+			free(user);
+			return;
+		}
+	}
+	ctx->user = user;
+	ctx->role = role;
+	r->handler(srv, req, ctx);
+	free(user);
+}
+
+void routes_dispatch(void *arg, struct http_request *req)
+{
+	struct server *srv = arg;
+	const char *method = http_method(req), *path = http_path(req);
+	int path_known = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(routes); i++) {
+		struct route_ctx ctx = { .nparams = 0 };
+		if (!match(routes[i].pattern, path, &ctx)) {
+			ctx_release(&ctx);
+			continue;
+		}
+		path_known = 1;
+		if (strcmp(routes[i].method, method)) {
+			ctx_release(&ctx);
+			continue;
+		}
+		call(srv, req, &routes[i], &ctx);
+		ctx_release(&ctx);
+		return;
+	}
+	if (path_known)
+		http_reply_error(req, 405, "method not allowed", path);
+	else
+		http_reply_error(req, 404, "not found", path);
+}

@@ -1,0 +1,52 @@
+/*
+ * routes.h - the route table: every HTTP endpoint, its handler and its rights.
+ *
+ * One const table in routes.c drives dispatch, authentication and the role check,
+ * and lists the endpoints for the docs; handlers live with their concern
+ * (ingest.c for senders, api.c for the JSON API).  A handler runs after the route
+ * matched and the caller was authenticated; path parameters ("{n}") are in
+ * ctx->params in order.
+ */
+#ifndef TOCSIN_ROUTES_H
+#define TOCSIN_ROUTES_H
+
+#include <jansson.h>
+
+#include "config.h"
+#include "http.h"
+#include "server.h"
+
+#define ROUTE_PARAMS_MAX 4
+
+enum route_auth {
+	AUTH_NONE = -1,			/* open, or the routing key is the credential */
+	AUTH_OBSERVER = ROLE_OBSERVER,
+	AUTH_RESPONDER = ROLE_RESPONDER,
+	AUTH_ADMIN = ROLE_ADMIN,
+};
+
+struct route_ctx {
+	char *params[ROUTE_PARAMS_MAX];
+	size_t nparams;
+	const char *user;		/* NULL on AUTH_NONE routes */
+	enum role role;
+};
+
+typedef void (*route_fn)(struct server *srv, struct http_request *req,
+			 const struct route_ctx *ctx);
+
+struct route {
+	const char *method;
+	const char *pattern;		/* "/api/incidents/{n}/ack" */
+	route_fn handler;
+	enum route_auth auth;
+	const char *help;
+};
+
+/* The http_dispatch_fn of the daemon; ctx is the struct server. */
+void routes_dispatch(void *srv, struct http_request *req);
+
+/* Replies with a JSON document (taken: decref'ed here). */
+void reply_json(struct http_request *req, int status, json_t *doc);
+
+#endif

@@ -1,0 +1,169 @@
+/*
+ * store.h - durable state behind one interface, with one writer that group-commits.
+ *
+ * Backends (SQLite now, PostgreSQL later) fill a struct store_ops; nothing outside
+ * store_*.c sees SQL or a driver header.  Every operation takes a struct store_conn,
+ * a backend connection owned by exactly one thread at a time.
+ *
+ * Writes: all state changes run on the single writer thread, as jobs.  The writer
+ * takes every queued job (up to STORE_BATCH_MAX), opens one transaction, runs each
+ * job's apply() inside its own savepoint, commits once, and only then calls each
+ * job's done().  That is group commit: one fsync for a whole batch, and a job's
+ * caller learns of success only after its writes are durable.  An apply() that fails
+ * (returns < 0 other than STORE_FAULT) has its own writes rolled back and the batch
+ * goes on; STORE_FAULT (disk full, I/O error, lock timeout) rolls the whole batch
+ * back and every job in it is done() with STORE_FAULT, so nothing is half-written.
+ *
+ * Reads: store_read_begin() lends a reader connection from a pool (WAL readers see
+ * the last commit and never block the writer); store_read_end() returns it.
+ */
+#ifndef TOCSIN_STORE_H
+#define TOCSIN_STORE_H
+
+#include <stdint.h>
+
+#include "model.h"
+#include "util.h"
+
+#define STORE_OK	0
+#define STORE_FOUND	1
+#define STORE_NOTFOUND	0
+#define STORE_FAULT	(-1000)	/* the backend failed: retry later, answer 503 */
+
+#define STORE_BATCH_MAX 512
+
+struct store_conn;
+
+struct incident_filter {
+	unsigned status_mask;	/* bit (1 << INC_*); 0 means all */
+	const char *service;	/* NULL: all */
+	int64_t created_since;	/* 0: no bound */
+	int64_t limit;		/* 0: no limit */
+};
+
+/*
+ * The backend.  Every hook is mandatory.  Return conventions:
+ *  - STORE_OK (0) on success, STORE_FOUND (1) for a lookup that found its record,
+ *    STORE_NOTFOUND (0) for one that did not, STORE_FAULT on a backend error.
+ *  - Records written through an out-pointer are the caller's to release.
+ */
+struct store_ops {
+	const char *name;
+	/* Opens a connection to target (a path for SQLite, a conninfo for PostgreSQL). */
+	struct store_conn *(*connect)(const char *target, char **err);
+	void (*disconnect)(struct store_conn *c);
+	/* Brings the schema to the newest version; idempotent. */
+	int (*migrate)(struct store_conn *c, char **err);
+	int (*schema_version)(struct store_conn *c);
+	/* True when the backend is reachable and answers (readiness). */
+	int (*ping)(struct store_conn *c);
+
+	int (*begin)(struct store_conn *c);
+	int (*commit)(struct store_conn *c);
+	int (*rollback)(struct store_conn *c);
+	int (*savepoint)(struct store_conn *c);
+	int (*release_savepoint)(struct store_conn *c);
+	int (*rollback_savepoint)(struct store_conn *c);
+
+	int (*alert_find_open)(struct store_conn *c, const char *service,
+			       const char *dedup_key, struct alert *out);
+	int (*alert_insert)(struct store_conn *c, struct alert *a);	/* sets a->id */
+	int (*alert_bump)(struct store_conn *c, int64_t id, int64_t at);
+	int (*alert_resolve)(struct store_conn *c, int64_t id, int64_t at);
+	int (*alert_list)(struct store_conn *c, int64_t incident, struct alert_list *out);
+	int (*alert_resolve_all)(struct store_conn *c, int64_t incident, int64_t at);
+
+	int (*incident_insert)(struct store_conn *c, struct incident *i);	/* sets number */
+	int (*incident_get)(struct store_conn *c, int64_t number, struct incident *out);
+	int (*incident_update)(struct store_conn *c, const struct incident *i);
+	/* The newest open incident of service created at or after since, with group_key
+	 * equal to group (NULL: any group). */
+	int (*incident_find_open)(struct store_conn *c, const char *service,
+				  const char *group, int64_t since, struct incident *out);
+	int (*incident_list)(struct store_conn *c, const struct incident_filter *f,
+			     struct incident_list *out);
+
+	int (*log_append)(struct store_conn *c, struct log_entry *e);	/* sets id */
+	int (*log_list)(struct store_conn *c, int64_t incident, struct log_list *out);
+
+	int (*change_insert)(struct store_conn *c, struct change_event *ch);
+	/* Changes of service (NULL: all) with at in [since, until], newest first. */
+	int (*change_list)(struct store_conn *c, const char *service, int64_t since,
+			   int64_t until, int64_t limit, struct change_list *out);
+
+	int (*token_insert)(struct store_conn *c, const char *user, const char *hash,
+			    int64_t at);
+	/* Finds the user of a live token by its hash; *user is the caller's to free. */
+	int (*token_lookup)(struct store_conn *c, const char *hash, char **user);
+
+	int (*timer_insert)(struct store_conn *c, struct timer *t);	/* sets id */
+	int (*timer_get)(struct store_conn *c, int64_t id, struct timer *out);
+	int (*timer_delete)(struct store_conn *c, int64_t id);
+	/* Deletes the incident's timers of kind (NULL: every kind). */
+	int (*timer_cancel)(struct store_conn *c, int64_t incident, const char *kind);
+	int (*timer_list)(struct store_conn *c, struct timer_list *out);
+
+	int (*maintenance_set)(struct store_conn *c, const char *service, int64_t start,
+			       int64_t end, const char *actor);
+	/* STORE_FOUND and *until when service is in a window at now. */
+	int (*maintenance_active)(struct store_conn *c, const char *service, int64_t now,
+				  int64_t *until);
+};
+
+extern const struct store_ops store_sqlite_ops;
+
+struct store;
+
+/*
+ * A transaction on the writer's connection, handed to apply().  Timers that apply()
+ * adds with store_tx_timer_add() are announced to the commit hook after commit.
+ */
+struct store_tx {
+	const struct store_ops *ops;
+	struct store_conn *conn;
+	struct timer_list new_timers;
+};
+
+struct store_job {
+	/* Runs on the writer thread inside the batch transaction. */
+	int (*apply)(struct store_tx *tx, struct store_job *job);
+	/* Runs on the writer thread after the batch committed (rc = apply's result)
+	 * or failed (rc = STORE_FAULT).  May free the job; must not block. */
+	void (*done)(struct store_job *job, int rc);
+	void *arg;
+	int rc;
+	struct store_job *next;	/* the queue's link; owned by the store */
+};
+
+/*
+ * Opens the backend named by the config's storage (SQLite path, creating its
+ * directory), migrates it, and starts the writer thread.  NULL and *err on failure.
+ */
+struct store *store_open(const char *sqlite_path, const char *postgres, char **err);
+/* Drains the queue, stops the writer and closes every connection. */
+void store_free(struct store *st);
+
+/* Queues a job for the writer.  Never blocks on the disk. */
+void store_submit(struct store *st, struct store_job *job);
+/* Queues a job and waits for its done(); returns its rc.  Not from the writer. */
+int store_run(struct store *st, int (*apply)(struct store_tx *, struct store_job *),
+	      void *arg);
+
+/* Called on the writer thread after each commit with the timers it added. */
+void store_set_commit_hook(struct store *st,
+			   void (*hook)(void *ctx, const struct timer_list *added),
+			   void *ctx);
+
+/* Adds a timer inside a transaction; the commit hook hears of it after commit. */
+int store_tx_timer_add(struct store_tx *tx, int64_t incident, const char *kind,
+		       int64_t due);
+
+/* Lends a reader connection (blocking when all are busy) and takes it back. */
+struct store_conn *store_read_begin(struct store *st);
+void store_read_end(struct store *st, struct store_conn *c);
+const struct store_ops *store_ops(const struct store *st);
+
+/* Jobs committed and batches committed since start (for /metrics and the bench). */
+void store_counters(struct store *st, uint64_t *jobs, uint64_t *batches);
+
+#endif

@@ -1,0 +1,842 @@
+/*
+ * store_sqlite.c - the embedded SQLite backend of struct store_ops.
+ *
+ * The only file that includes sqlite3.h.  One struct store_conn wraps one sqlite3
+ * handle plus its prepared statements, prepared on first use from the stmt_sql[]
+ * table and reused (reset + rebind) on every call: at tens of thousands of events a
+ * second, parsing SQL per call would cost more than the inserts.
+ *
+ * Durability: WAL journal with synchronous=FULL, so a COMMIT returns only after the
+ * WAL is fsync'ed; the writer batches jobs (store.c) so one fsync covers many events.
+ * busy_timeout keeps a short external lock (a `tocsin token create` in another
+ * process) from failing a batch.  SQL is never built by string formatting: every
+ * value is a bound parameter.
+ *
+ * Schema changes are numbered migrations[]; migrate() applies those above
+ * PRAGMA user_version in one transaction each.  Add a migration, never edit one.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sqlite3.h>
+
+#include "store.h"
+#include "banned.h"
+
+static const char *const migrations[] = {
+	/* 1: the foundation */
+	"CREATE TABLE incidents ("
+	" number INTEGER PRIMARY KEY,"
+	" service TEXT NOT NULL,"
+	" title TEXT NOT NULL,"
+	" status INTEGER NOT NULL,"
+	" severity INTEGER NOT NULL,"
+	" urgency_high INTEGER NOT NULL,"
+	" created_at INTEGER NOT NULL,"
+	" acknowledged_at INTEGER NOT NULL DEFAULT 0,"
+	" resolved_at INTEGER NOT NULL DEFAULT 0,"
+	" updated_at INTEGER NOT NULL,"
+	" assigned_to TEXT NOT NULL DEFAULT '[]',"
+	" escalation_level INTEGER NOT NULL DEFAULT 1,"
+	" alert_count INTEGER NOT NULL DEFAULT 0,"
+	" open_alerts INTEGER NOT NULL DEFAULT 0,"
+	" group_key TEXT,"
+	" paged INTEGER NOT NULL DEFAULT 1);"
+	"CREATE INDEX incidents_open ON incidents(service, status) WHERE status < 2;"
+	"CREATE TABLE alerts ("
+	" id INTEGER PRIMARY KEY,"
+	" incident INTEGER NOT NULL REFERENCES incidents(number),"
+	" service TEXT NOT NULL,"
+	" dedup_key TEXT NOT NULL,"
+	" resolved INTEGER NOT NULL DEFAULT 0,"
+	" count INTEGER NOT NULL DEFAULT 1,"
+	" summary TEXT NOT NULL,"
+	" source TEXT,"
+	" severity TEXT NOT NULL,"
+	" details TEXT,"
+	" integration TEXT NOT NULL,"
+	" created_at INTEGER NOT NULL,"
+	" updated_at INTEGER NOT NULL,"
+	" resolved_at INTEGER NOT NULL DEFAULT 0);"
+	"CREATE UNIQUE INDEX alerts_open_key ON alerts(service, dedup_key) WHERE resolved = 0;"
+	"CREATE INDEX alerts_incident ON alerts(incident);"
+	"CREATE TABLE log ("
+	" id INTEGER PRIMARY KEY,"
+	" incident INTEGER NOT NULL,"
+	" at INTEGER NOT NULL,"
+	" type TEXT NOT NULL,"
+	" actor TEXT NOT NULL,"
+	" message TEXT NOT NULL);"
+	"CREATE INDEX log_incident ON log(incident, id);"
+	"CREATE TABLE changes ("
+	" id INTEGER PRIMARY KEY,"
+	" service TEXT NOT NULL,"
+	" at INTEGER NOT NULL,"
+	" summary TEXT NOT NULL,"
+	" source TEXT,"
+	" payload TEXT NOT NULL);"
+	"CREATE INDEX changes_service_at ON changes(service, at);"
+	"CREATE TABLE tokens ("
+	" id INTEGER PRIMARY KEY,"
+	" user TEXT NOT NULL,"
+	" hash TEXT NOT NULL UNIQUE,"
+	" created_at INTEGER NOT NULL,"
+	" revoked_at INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE timers ("
+	" id INTEGER PRIMARY KEY,"
+	" incident INTEGER NOT NULL,"
+	" kind TEXT NOT NULL,"
+	" due INTEGER NOT NULL);"
+	"CREATE INDEX timers_incident ON timers(incident, kind);"
+	"CREATE TABLE maintenance ("
+	" id INTEGER PRIMARY KEY,"
+	" service TEXT NOT NULL,"
+	" start_at INTEGER NOT NULL,"
+	" end_at INTEGER NOT NULL,"
+	" actor TEXT NOT NULL);"
+	"CREATE INDEX maintenance_service ON maintenance(service, end_at);",
+};
+
+enum stmt {
+	S_BEGIN,
+	S_COMMIT,
+	S_ROLLBACK,
+	S_SAVEPOINT,
+	S_RELEASE,
+	S_ROLLBACK_TO,
+	S_ALERT_FIND_OPEN,
+	S_ALERT_INSERT,
+	S_ALERT_BUMP,
+	S_ALERT_RESOLVE,
+	S_ALERT_LIST,
+	S_ALERT_RESOLVE_ALL,
+	S_INCIDENT_INSERT,
+	S_INCIDENT_GET,
+	S_INCIDENT_UPDATE,
+	S_INCIDENT_FIND_OPEN,
+	S_INCIDENT_FIND_OPEN_GROUP,
+	S_LOG_APPEND,
+	S_LOG_LIST,
+	S_CHANGE_INSERT,
+	S_CHANGE_LIST,
+	S_CHANGE_LIST_ALL,
+	S_TOKEN_INSERT,
+	S_TOKEN_LOOKUP,
+	S_TIMER_INSERT,
+	S_TIMER_GET,
+	S_TIMER_DELETE,
+	S_TIMER_CANCEL,
+	S_TIMER_CANCEL_ALL,
+	S_TIMER_LIST,
+	S_MAINT_SET,
+	S_MAINT_ACTIVE,
+	S_PING,
+	S_COUNT
+};
+
+#define ALERT_COLS "id, incident, service, dedup_key, resolved, count, summary, source, " \
+		   "severity, details, integration, created_at, updated_at, resolved_at"
+#define INCIDENT_COLS "number, service, title, status, severity, urgency_high, created_at, " \
+		      "acknowledged_at, resolved_at, updated_at, assigned_to, escalation_level, " \
+		      "alert_count, open_alerts, group_key, paged"
+
+static const char *const stmt_sql[S_COUNT] = {
+	[S_BEGIN] = "BEGIN IMMEDIATE",
+	[S_COMMIT] = "COMMIT",
+	[S_ROLLBACK] = "ROLLBACK",
+	[S_SAVEPOINT] = "SAVEPOINT job",
+	[S_RELEASE] = "RELEASE job",
+	[S_ROLLBACK_TO] = "ROLLBACK TO job",
+	[S_ALERT_FIND_OPEN] = "SELECT " ALERT_COLS " FROM alerts"
+			      " WHERE service = ?1 AND dedup_key = ?2 AND resolved = 0",
+	[S_ALERT_INSERT] = "INSERT INTO alerts (incident, service, dedup_key, resolved, count,"
+			   " summary, source, severity, details, integration, created_at,"
+			   " updated_at, resolved_at) VALUES (?1,?2,?3,0,1,?4,?5,?6,?7,?8,?9,?9,0)",
+	[S_ALERT_BUMP] = "UPDATE alerts SET count = count + 1, updated_at = ?2 WHERE id = ?1",
+	[S_ALERT_RESOLVE] = "UPDATE alerts SET resolved = 1, resolved_at = ?2, updated_at = ?2"
+			    " WHERE id = ?1",
+	[S_ALERT_LIST] = "SELECT " ALERT_COLS " FROM alerts WHERE incident = ?1 ORDER BY id",
+	[S_ALERT_RESOLVE_ALL] = "UPDATE alerts SET resolved = 1, resolved_at = ?2, updated_at = ?2"
+				" WHERE incident = ?1 AND resolved = 0",
+	[S_INCIDENT_INSERT] = "INSERT INTO incidents (service, title, status, severity, urgency_high,"
+			      " created_at, acknowledged_at, resolved_at, updated_at, assigned_to,"
+			      " escalation_level, alert_count, open_alerts, group_key, paged)"
+			      " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)",
+	[S_INCIDENT_GET] = "SELECT " INCIDENT_COLS " FROM incidents WHERE number = ?1",
+	[S_INCIDENT_UPDATE] = "UPDATE incidents SET title = ?2, status = ?3, severity = ?4,"
+			      " urgency_high = ?5, acknowledged_at = ?6, resolved_at = ?7,"
+			      " updated_at = ?8, assigned_to = ?9, escalation_level = ?10,"
+			      " alert_count = ?11, open_alerts = ?12, paged = ?13 WHERE number = ?1",
+	[S_INCIDENT_FIND_OPEN] = "SELECT " INCIDENT_COLS " FROM incidents WHERE service = ?1"
+				 " AND status < 2 AND created_at >= ?2"
+				 " ORDER BY number DESC LIMIT 1",
+	[S_INCIDENT_FIND_OPEN_GROUP] = "SELECT " INCIDENT_COLS " FROM incidents WHERE service = ?1"
+				       " AND status < 2 AND created_at >= ?2 AND group_key = ?3"
+				       " ORDER BY number DESC LIMIT 1",
+	[S_LOG_APPEND] = "INSERT INTO log (incident, at, type, actor, message) VALUES (?1,?2,?3,?4,?5)",
+	[S_LOG_LIST] = "SELECT id, incident, at, type, actor, message FROM log WHERE incident = ?1"
+		       " ORDER BY id",
+	[S_CHANGE_INSERT] = "INSERT INTO changes (service, at, summary, source, payload)"
+			    " VALUES (?1,?2,?3,?4,?5)",
+	[S_CHANGE_LIST] = "SELECT id, service, at, summary, source, payload FROM changes"
+			  " WHERE service = ?1 AND at >= ?2 AND at <= ?3 ORDER BY at DESC, id DESC"
+			  " LIMIT ?4",
+	[S_CHANGE_LIST_ALL] = "SELECT id, service, at, summary, source, payload FROM changes"
+			      " WHERE at >= ?2 AND at <= ?3 ORDER BY at DESC, id DESC LIMIT ?4",
+	[S_TOKEN_INSERT] = "INSERT INTO tokens (user, hash, created_at) VALUES (?1,?2,?3)",
+	[S_TOKEN_LOOKUP] = "SELECT user FROM tokens WHERE hash = ?1 AND revoked_at = 0",
+	[S_TIMER_INSERT] = "INSERT INTO timers (incident, kind, due) VALUES (?1,?2,?3)",
+	[S_TIMER_GET] = "SELECT id, incident, kind, due FROM timers WHERE id = ?1",
+	[S_TIMER_DELETE] = "DELETE FROM timers WHERE id = ?1",
+	[S_TIMER_CANCEL] = "DELETE FROM timers WHERE incident = ?1 AND kind = ?2",
+	[S_TIMER_CANCEL_ALL] = "DELETE FROM timers WHERE incident = ?1",
+	[S_TIMER_LIST] = "SELECT id, incident, kind, due FROM timers ORDER BY due, id",
+	[S_MAINT_SET] = "INSERT INTO maintenance (service, start_at, end_at, actor) VALUES (?1,?2,?3,?4)",
+	[S_MAINT_ACTIVE] = "SELECT max(end_at) FROM maintenance WHERE service = ?1"
+			   " AND start_at <= ?2 AND end_at > ?2",
+	[S_PING] = "SELECT count(*) FROM sqlite_master",
+};
+
+struct store_conn {
+	sqlite3 *db;
+	sqlite3_stmt *stmt[S_COUNT];
+};
+
+/* Any SQLite failure is a backend fault; it is logged once here with its context. */
+static int fault(struct store_conn *c, const char *what)
+{
+	log_error("sqlite: %s: %s", what, sqlite3_errmsg(c->db));
+	return STORE_FAULT;
+}
+
+static sqlite3_stmt *prep(struct store_conn *c, enum stmt s)
+{
+	if (!c->stmt[s] &&
+	    sqlite3_prepare_v3(c->db, stmt_sql[s], -1, SQLITE_PREPARE_PERSISTENT, &c->stmt[s],
+			       NULL) != SQLITE_OK) {
+		fault(c, stmt_sql[s]);
+		return NULL;
+	}
+	return c->stmt[s];
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+	if (s)
+		sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+static char *col_text(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+	return t ? xstrdup((const char *)t) : NULL;
+}
+
+/* Runs a statement that returns no rows; resets it whatever happens. */
+static int finish(struct store_conn *c, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_DONE ? STORE_OK : fault(c, what);
+}
+
+static int run_simple(struct store_conn *c, enum stmt s)
+{
+	sqlite3_stmt *st = prep(c, s);
+	return st ? finish(c, st, stmt_sql[s]) : STORE_FAULT;
+}
+
+/* Steps one row: STORE_FOUND with the statement positioned on it, STORE_NOTFOUND
+ * (statement reset) or STORE_FAULT (reset). */
+static int step_row(struct store_conn *c, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		return STORE_FOUND;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_DONE ? STORE_NOTFOUND : fault(c, what);
+}
+
+static void done_rows(sqlite3_stmt *st)
+{
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
+static struct store_conn *sq_connect(const char *target, char **err)
+{
+	struct store_conn *c = xcalloc(1, sizeof(*c));
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+	if (sqlite3_open_v2(target, &c->db, flags, NULL) != SQLITE_OK) {
+		*err = xasprintf("cannot open store '%s': %s", target,
+				 c->db ? sqlite3_errmsg(c->db) : "out of memory");
+		goto fail;
+	}
+	sqlite3_busy_timeout(c->db, 5000);
+	char *msg = NULL;
+	if (sqlite3_exec(c->db,
+			 "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+			 " PRAGMA foreign_keys=OFF; PRAGMA temp_store=MEMORY;"
+			 " PRAGMA cache_size=-8000;",
+			 NULL, NULL, &msg) != SQLITE_OK) {
+		*err = xasprintf("cannot set up store '%s': %s", target, msg ? msg : "?");
+		sqlite3_free(msg);
+		goto fail;
+	}
+	return c;
+fail:
+	sqlite3_close(c->db);
+	free(c);
+	return NULL;
+}
+
+static void sq_disconnect(struct store_conn *c)
+{
+	if (!c)
+		return;
+	for (int i = 0; i < S_COUNT; i++)
+		sqlite3_finalize(c->stmt[i]);
+	sqlite3_close(c->db);
+	free(c);
+}
+
+static int sq_schema_version(struct store_conn *c)
+{
+	sqlite3_stmt *st;
+	int v = -1;
+	if (sqlite3_prepare_v2(c->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static int sq_migrate(struct store_conn *c, char **err)
+{
+	int have = sq_schema_version(c);
+	int want = (int)ARRAY_SIZE(migrations);
+	if (have < 0) {
+		*err = xasprintf("cannot read schema version: %s", sqlite3_errmsg(c->db));
+		return STORE_FAULT;
+	}
+	if (have > want) {
+		*err = xasprintf("store schema version %d is newer than this tocsin (%d): "
+				 "refusing to run an old binary on a newer store", have, want);
+		return STORE_FAULT;
+	}
+	for (int v = have; v < want; v++) {
+		char *msg = NULL;
+		char *sql = xasprintf("BEGIN IMMEDIATE; %s; PRAGMA user_version=%d; COMMIT;",
+				      migrations[v], v + 1);
+		int rc = sqlite3_exec(c->db, sql, NULL, NULL, &msg);
+		free(sql);
+		if (rc != SQLITE_OK) {
+			*err = xasprintf("migration %d failed: %s", v + 1, msg ? msg : "?");
+			sqlite3_free(msg);
+			sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+			return STORE_FAULT;
+		}
+		log_info("store: migrated schema to version %d", v + 1);
+	}
+	return STORE_OK;
+}
+
+static int sq_ping(struct store_conn *c)
+{
+	sqlite3_stmt *st = prep(c, S_PING);
+	if (!st)
+		return 0;
+	int rc = step_row(c, st, "ping");
+	if (rc == STORE_FOUND)
+		done_rows(st);
+	return rc == STORE_FOUND;
+}
+
+static int sq_begin(struct store_conn *c) { return run_simple(c, S_BEGIN); }
+static int sq_commit(struct store_conn *c) { return run_simple(c, S_COMMIT); }
+static int sq_savepoint(struct store_conn *c) { return run_simple(c, S_SAVEPOINT); }
+static int sq_release(struct store_conn *c) { return run_simple(c, S_RELEASE); }
+
+static int sq_rollback(struct store_conn *c)
+{
+	if (sqlite3_get_autocommit(c->db))
+		return STORE_OK;	/* SQLite already rolled back (e.g. on SQLITE_FULL) */
+	return run_simple(c, S_ROLLBACK);
+}
+
+static int sq_rollback_savepoint(struct store_conn *c)
+{
+	int rc = run_simple(c, S_ROLLBACK_TO);
+	return rc == STORE_OK ? run_simple(c, S_RELEASE) : rc;
+}
+
+static void read_alert(sqlite3_stmt *st, struct alert *a)
+{
+	a->id = sqlite3_column_int64(st, 0);
+	a->incident = sqlite3_column_int64(st, 1);
+	a->service = col_text(st, 2);
+	a->dedup_key = col_text(st, 3);
+	a->resolved = sqlite3_column_int(st, 4);
+	a->count = sqlite3_column_int64(st, 5);
+	a->summary = col_text(st, 6);
+	a->source = col_text(st, 7);
+	a->severity = col_text(st, 8);
+	a->details = col_text(st, 9);
+	a->integration = col_text(st, 10);
+	a->created_at = sqlite3_column_int64(st, 11);
+	a->updated_at = sqlite3_column_int64(st, 12);
+	a->resolved_at = sqlite3_column_int64(st, 13);
+}
+
+static int sq_alert_find_open(struct store_conn *c, const char *service, const char *key,
+			      struct alert *out)
+{
+	sqlite3_stmt *st = prep(c, S_ALERT_FIND_OPEN);
+	if (!st)
+		return STORE_FAULT;
+	bind_text(st, 1, service);
+	bind_text(st, 2, key);
+	int rc = step_row(c, st, "alert_find_open");
+	if (rc == STORE_FOUND) {
+		read_alert(st, out);
+		done_rows(st);
+	}
+	return rc;
+}
+
+static int sq_alert_insert(struct store_conn *c, struct alert *a)
+{
+	sqlite3_stmt *st = prep(c, S_ALERT_INSERT);
+	if (!st)
+		return STORE_FAULT;
+	sqlite3_bind_int64(st, 1, a->incident);
+	bind_text(st, 2, a->service);
+	bind_text(st, 3, a->dedup_key);
+	bind_text(st, 4, a->summary);
+	bind_text(st, 5, a->source);
+	bind_text(st, 6, a->severity);
+	bind_text(st, 7, a->details);
+	bind_text(st, 8, a->integration);
+	sqlite3_bind_int64(st, 9, a->created_at);
+	int rc = finish(c, st, "alert_insert");
+	if (rc == STORE_OK) {
+		a->id = sqlite3_last_insert_rowid(c->db);
+		a->count = 1;
+		a->updated_at = a->created_at;
+	}
+	return rc;
+}
+
+static int exec_id_at(struct store_conn *c, enum stmt s, int64_t id, int64_t at)
+{
+	sqlite3_stmt *st = prep(c, s);
+	if (!st)
+		return STORE_FAULT;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, at);
+	return finish(c, st, stmt_sql[s]);
+}
+
+static int sq_alert_bump(struct store_conn *c, int64_t id, int64_t at)
+{
+	return exec_id_at(c, S_ALERT_BUMP, id, at);
+}
+
+static int sq_alert_resolve(struct store_conn *c, int64_t id, int64_t at)
+{
+	return exec_id_at(c, S_ALERT_RESOLVE, id, at);
+}
+
+static int sq_alert_resolve_all(struct store_conn *c, int64_t incident, int64_t at)
+{
+	return exec_id_at(c, S_ALERT_RESOLVE_ALL, incident, at);
+}
+
+static int sq_alert_list(struct store_conn *c, int64_t incident, struct alert_list *out)
+{
+	sqlite3_stmt *st = prep(c, S_ALERT_LIST);
+	int rc;
+	if (!st)
+		return STORE_FAULT;
+	sqlite3_bind_int64(st, 1, incident);
+	while ((rc = step_row(c, st, "alert_list")) == STORE_FOUND)
+		read_alert(st, alert_list_add(out));
+	return rc;
+}
+
+static void read_incident(sqlite3_stmt *st, struct incident *i)
+{
+	i->number = sqlite3_column_int64(st, 0);
+	i->service = col_text(st, 1);
+	i->title = col_text(st, 2);
+	i->status = (enum incident_status)sqlite3_column_int(st, 3);
+	i->severity = sqlite3_column_int(st, 4);
+	i->urgency_high = sqlite3_column_int(st, 5);
+	i->created_at = sqlite3_column_int64(st, 6);
+	i->acknowledged_at = sqlite3_column_int64(st, 7);
+	i->resolved_at = sqlite3_column_int64(st, 8);
+	i->updated_at = sqlite3_column_int64(st, 9);
+	i->assigned_to = col_text(st, 10);
+	i->escalation_level = sqlite3_column_int(st, 11);
+	i->alert_count = sqlite3_column_int(st, 12);
+	i->open_alerts = sqlite3_column_int(st, 13);
+	i->group_key = col_text(st, 14);
+	i->paged = sqlite3_column_int(st, 15);
+}
+
+static int sq_incident_insert(struct store_conn *c, struct incident *i)
+{
+	sqlite3_stmt *st = prep(c, S_INCIDENT_INSERT);
+	if (!st)
+		return STORE_FAULT;
+	bind_text(st, 1, i->service);
+	bind_text(st, 2, i->title);
+	sqlite3_bind_int(st, 3, i->status);
+	sqlite3_bind_int(st, 4, i->severity);
+	sqlite3_bind_int(st, 5, i->urgency_high);
+	sqlite3_bind_int64(st, 6, i->created_at);
+	sqlite3_bind_int64(st, 7, i->acknowledged_at);
+	sqlite3_bind_int64(st, 8, i->resolved_at);
+	sqlite3_bind_int64(st, 9, i->updated_at);
+	bind_text(st, 10, i->assigned_to ? i->assigned_to : "[]");
+	sqlite3_bind_int(st, 11, i->escalation_level);
+	sqlite3_bind_int(st, 12, i->alert_count);
+	sqlite3_bind_int(st, 13, i->open_alerts);
+	bind_text(st, 14, i->group_key);
+	sqlite3_bind_int(st, 15, i->paged);
+	int rc = finish(c, st, "incident_insert");
+	if (rc == STORE_OK)
+		i->number = sqlite3_last_insert_rowid(c->db);
+	return rc;
+}
+
+static int sq_incident_get(struct store_conn *c, int64_t number, struct incident *out)
+{
+	sqlite3_stmt *st = prep(c, S_INCIDENT_GET);
+	if (!st)
+		return STORE_FAULT;
+	sqlite3_bind_int64(st, 1, number);
+	int rc = step_row(c, st, "incident_get");
+	if (rc == STORE_FOUND) {
+		read_incident(st, out);
+		done_rows(st);
+	}
+	return rc;
+}
+
+static int sq_incident_update(struct store_conn *c, const struct incident *i)
+{
+	sqlite3_stmt *st = prep(c, S_INCIDENT_UPDATE);
+	if (!st)
+		return STORE_FAULT;
+	sqlite3_bind_int64(st, 1, i->number);
+	bind_text(st, 2, i->title);
+	sqlite3_bind_int(st, 3, i->status);
+	sqlite3_bind_int(st, 4, i->severity);
+	sqlite3_bind_int(st, 5, i->urgency_high);
+	sqlite3_bind_int64(st, 6, i->acknowledged_at);
+	sqlite3_bind_int64(st, 7, i->resolved_at);
+	sqlite3_bind_int64(st, 8, i->updated_at);
+	bind_text(st, 9, i->assigned_to ? i->assigned_to : "[]");
+	sqlite3_bind_int(st, 10, i->escalation_level);
+	sqlite3_bind_int(st, 11, i->alert_count);
+	sqlite3_bind_int(st, 12, i->open_alerts);
+	sqlite3_bind_int(st, 13, i->paged);
+	return finish(c, st, "incident_update");
+}
+
+static int sq_incident_find_open(struct store_conn *c, const char *service, const char *group,
+				 int64_t since, struct incident *out)
+{
+	sqlite3_stmt *st = prep(c, group ? S_INCIDENT_FIND_OPEN_GROUP : S_INCIDENT_FIND_OPEN);
+	if (!st)
+		return STORE_FAULT;
+	bind_text(st, 1, service);
+	sqlite3_bind_int64(st, 2, since);
+	if (group)
+		bind_text(st, 3, group);
+	int rc = step_row(c, st, "incident_find_open");
+	if (rc == STORE_FOUND) {
+		read_incident(st, out);
+		done_rows(st);
+	}
+	return rc;
+}
+
+/* The list query varies with the filter, so it is prepared per call from fixed
+ * fragments (never from values: those are bound). */
+static int sq_incident_list(struct store_conn *c, const struct incident_filter *f,
+			    struct incident_list *out)
+{
+	struct buf sql = BUF_INIT;
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	buf_adds(&sql, "SELECT " INCIDENT_COLS " FROM incidents WHERE created_at >= ?1");
+	if (f->status_mask)
+		buf_adds(&sql, " AND ((1 << status) & ?2) != 0");
+	if (f->service)
+		buf_adds(&sql, " AND service = ?3");
+	buf_adds(&sql, " ORDER BY number DESC");
+	if (f->limit > 0)
+		buf_adds(&sql, " LIMIT ?4");
+	if (sqlite3_prepare_v2(c->db, sql.s, -1, &st, NULL) != SQLITE_OK) {
+		rc = fault(c, "incident_list");
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, f->created_since);
+	if (f->status_mask)
+		sqlite3_bind_int64(st, 2, f->status_mask);
+	if (f->service)
+		bind_text(st, 3, f->service);
+	if (f->limit > 0)
+		sqlite3_bind_int64(st, 4, f->limit);
+	while ((rc = step_row(c, st, "incident_list")) == STORE_FOUND)
+		read_incident(st, incident_list_add(out));
+out:
+	sqlite3_finalize(st);
+	buf_release(&sql);
+	return rc;
+}
+
+static int sq_log_append(struct store_conn *c, struct log_entry *e)
+{
+	sqlite3_stmt *st = prep(c, S_LOG_APPEND);
+	if (!st)
+		return STORE_FAULT;
+	sqlite3_bind_int64(st, 1, e->incident);
+	sqlite3_bind_int64(st, 2, e->at);
+	bind_text(st, 3, e->type);
+	bind_text(st, 4, e->actor);
+	bind_text(st, 5, e->message ? e->message : "");
+	int rc = finish(c, st, "log_append");
+	if (rc == STORE_OK)
+		e->id = sqlite3_last_insert_rowid(c->db);
+	return rc;
+}
+
+static int sq_log_list(struct store_conn *c, int64_t incident, struct log_list *out)
+{
+	sqlite3_stmt *st = prep(c, S_LOG_LIST);
+	int rc;
+	if (!st)
+		return STORE_FAULT;
+	sqlite3_bind_int64(st, 1, incident);
+	while ((rc = step_row(c, st, "log_list")) == STORE_FOUND) {
+		struct log_entry *e = log_list_add(out);
+		e->id = sqlite3_column_int64(st, 0);
+		e->incident = sqlite3_column_int64(st, 1);
+		e->at = sqlite3_column_int64(st, 2);
+		e->type = col_text(st, 3);
+		e->actor = col_text(st, 4);
+		e->message = col_text(st, 5);
+	}
+	return rc;
+}
+
+static int sq_change_insert(struct store_conn *c, struct change_event *ch)
+{
+	sqlite3_stmt *st = prep(c, S_CHANGE_INSERT);
+	if (!st)
+		return STORE_FAULT;
+	bind_text(st, 1, ch->service);
+	sqlite3_bind_int64(st, 2, ch->at);
+	bind_text(st, 3, ch->summary);
+	bind_text(st, 4, ch->source);
+	bind_text(st, 5, ch->payload);
+	int rc = finish(c, st, "change_insert");
+	if (rc == STORE_OK)
+		ch->id = sqlite3_last_insert_rowid(c->db);
+	return rc;
+}
+
+static int sq_change_list(struct store_conn *c, const char *service, int64_t since,
+			  int64_t until, int64_t limit, struct change_list *out)
+{
+	sqlite3_stmt *st = prep(c, service ? S_CHANGE_LIST : S_CHANGE_LIST_ALL);
+	int rc;
+	if (!st)
+		return STORE_FAULT;
+	if (service)
+		bind_text(st, 1, service);
+	sqlite3_bind_int64(st, 2, since);
+	sqlite3_bind_int64(st, 3, until);
+	sqlite3_bind_int64(st, 4, limit > 0 ? limit : -1);
+	while ((rc = step_row(c, st, "change_list")) == STORE_FOUND) {
+		struct change_event *ch = change_list_add(out);
+		ch->id = sqlite3_column_int64(st, 0);
+		ch->service = col_text(st, 1);
+		ch->at = sqlite3_column_int64(st, 2);
+		ch->summary = col_text(st, 3);
+		ch->source = col_text(st, 4);
+		ch->payload = col_text(st, 5);
+	}
+	return rc;
+}
+
+static int sq_token_insert(struct store_conn *c, const char *user, const char *hash, int64_t at)
+{
+	sqlite3_stmt *st = prep(c, S_TOKEN_INSERT);
+	if (!st)
+		return STORE_FAULT;
+	bind_text(st, 1, user);
+	bind_text(st, 2, hash);
+	sqlite3_bind_int64(st, 3, at);
+	return finish(c, st, "token_insert");
+}
+
+static int sq_token_lookup(struct store_conn *c, const char *hash, char **user)
+{
+	sqlite3_stmt *st = prep(c, S_TOKEN_LOOKUP);
+	if (!st)
+		return STORE_FAULT;
+	bind_text(st, 1, hash);
+	int rc = step_row(c, st, "token_lookup");
+	if (rc == STORE_FOUND) {
+		*user = col_text(st, 0);
+		done_rows(st);
+	}
+	return rc;
+}
+
+static void read_timer(sqlite3_stmt *st, struct timer *t)
+{
+	t->id = sqlite3_column_int64(st, 0);
+	t->incident = sqlite3_column_int64(st, 1);
+	t->kind = col_text(st, 2);
+	t->due = sqlite3_column_int64(st, 3);
+}
+
+static int sq_timer_insert(struct store_conn *c, struct timer *t)
+{
+	sqlite3_stmt *st = prep(c, S_TIMER_INSERT);
+	if (!st)
+		return STORE_FAULT;
+	sqlite3_bind_int64(st, 1, t->incident);
+	bind_text(st, 2, t->kind);
+	sqlite3_bind_int64(st, 3, t->due);
+	int rc = finish(c, st, "timer_insert");
+	if (rc == STORE_OK)
+		t->id = sqlite3_last_insert_rowid(c->db);
+	return rc;
+}
+
+static int sq_timer_get(struct store_conn *c, int64_t id, struct timer *out)
+{
+	sqlite3_stmt *st = prep(c, S_TIMER_GET);
+	if (!st)
+		return STORE_FAULT;
+	sqlite3_bind_int64(st, 1, id);
+	int rc = step_row(c, st, "timer_get");
+	if (rc == STORE_FOUND) {
+		read_timer(st, out);
+		done_rows(st);
+	}
+	return rc;
+}
+
+static int sq_timer_delete(struct store_conn *c, int64_t id)
+{
+	sqlite3_stmt *st = prep(c, S_TIMER_DELETE);
+	if (!st)
+		return STORE_FAULT;
+	sqlite3_bind_int64(st, 1, id);
+	return finish(c, st, "timer_delete");
+}
+
+static int sq_timer_cancel(struct store_conn *c, int64_t incident, const char *kind)
+{
+	sqlite3_stmt *st = prep(c, kind ? S_TIMER_CANCEL : S_TIMER_CANCEL_ALL);
+	if (!st)
+		return STORE_FAULT;
+	sqlite3_bind_int64(st, 1, incident);
+	if (kind)
+		bind_text(st, 2, kind);
+	return finish(c, st, "timer_cancel");
+}
+
+static int sq_timer_list(struct store_conn *c, struct timer_list *out)
+{
+	sqlite3_stmt *st = prep(c, S_TIMER_LIST);
+	int rc;
+	if (!st)
+		return STORE_FAULT;
+	while ((rc = step_row(c, st, "timer_list")) == STORE_FOUND)
+		read_timer(st, timer_list_add(out));
+	return rc;
+}
+
+static int sq_maintenance_set(struct store_conn *c, const char *service, int64_t start,
+			      int64_t end, const char *actor)
+{
+	sqlite3_stmt *st = prep(c, S_MAINT_SET);
+	if (!st)
+		return STORE_FAULT;
+	bind_text(st, 1, service);
+	sqlite3_bind_int64(st, 2, start);
+	sqlite3_bind_int64(st, 3, end);
+	bind_text(st, 4, actor);
+	return finish(c, st, "maintenance_set");
+}
+
+static int sq_maintenance_active(struct store_conn *c, const char *service, int64_t now,
+				 int64_t *until)
+{
+	sqlite3_stmt *st = prep(c, S_MAINT_ACTIVE);
+	if (!st)
+		return STORE_FAULT;
+	bind_text(st, 1, service);
+	sqlite3_bind_int64(st, 2, now);
+	int rc = step_row(c, st, "maintenance_active");
+	if (rc != STORE_FOUND)
+		return rc;
+	int active = sqlite3_column_type(st, 0) != SQLITE_NULL;
+	if (active && until)
+		*until = sqlite3_column_int64(st, 0);
+	done_rows(st);
+	return active ? STORE_FOUND : STORE_NOTFOUND;
+}
+
+const struct store_ops store_sqlite_ops = {
+	.name = "sqlite",
+	.connect = sq_connect,
+	.disconnect = sq_disconnect,
+	.migrate = sq_migrate,
+	.schema_version = sq_schema_version,
+	.ping = sq_ping,
+	.begin = sq_begin,
+	.commit = sq_commit,
+	.rollback = sq_rollback,
+	.savepoint = sq_savepoint,
+	.release_savepoint = sq_release,
+	.rollback_savepoint = sq_rollback_savepoint,
+	.alert_find_open = sq_alert_find_open,
+	.alert_insert = sq_alert_insert,
+	.alert_bump = sq_alert_bump,
+	.alert_resolve = sq_alert_resolve,
+	.alert_list = sq_alert_list,
+	.alert_resolve_all = sq_alert_resolve_all,
+	.incident_insert = sq_incident_insert,
+	.incident_get = sq_incident_get,
+	.incident_update = sq_incident_update,
+	.incident_find_open = sq_incident_find_open,
+	.incident_list = sq_incident_list,
+	.log_append = sq_log_append,
+	.log_list = sq_log_list,
+	.change_insert = sq_change_insert,
+	.change_list = sq_change_list,
+	.token_insert = sq_token_insert,
+	.token_lookup = sq_token_lookup,
+	.timer_insert = sq_timer_insert,
+	.timer_get = sq_timer_get,
+	.timer_delete = sq_timer_delete,
+	.timer_cancel = sq_timer_cancel,
+	.timer_list = sq_timer_list,
+	.maintenance_set = sq_maintenance_set,
+	.maintenance_active = sq_maintenance_active,
+};
