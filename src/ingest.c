@@ -328,6 +328,21 @@ static const struct service *check_key(const struct config *cfg, const char *key
 	return svc;
 }
 
+const struct service *ingest_parse_v2(const json_t *doc, const struct config *cfg,
+				     struct event *ev, struct strlist *errs)
+{
+	const char *key = str_of(doc, "routing_key");
+	const struct service *svc = check_key(cfg, key, "routing_key", errs);
+	parse_v2(doc, ev, errs);
+	if (errs->n)
+		return NULL;
+	if (!ev->dedup_key)
+		ev->dedup_key = new_dedup_key();
+	ev->service = xstrdup(svc->id);
+	ev->integration = xstrdup(proto_names[PROTO_V2]);
+	return svc;
+}
+
 void ingest_v2(struct server *srv, struct http_request *req, const struct route_ctx *ctx)
 {
 	struct config *cfg = server_config(srv);
@@ -336,23 +351,14 @@ void ingest_v2(struct server *srv, struct http_request *req, const struct route_
 	json_t *doc = parse_body(srv, req);
 	if (!doc)
 		goto out;
-	const char *key = str_of(doc, "routing_key");
-	const struct service *svc = check_key(cfg, key, "routing_key", &errs);
 	b = batch_new(PROTO_V2, 1);
-	parse_v2(doc, &b->ev[0], &errs);
-	if (errs.n) {
+	const struct service *svc = ingest_parse_v2(doc, cfg, &b->ev[0], &errs);
+	if (!svc)
 		reply_invalid(srv, req, &errs);
-		goto out;
+	else if (!rate_limited(srv, req, cfg, svc, str_of(doc, "routing_key"), 1, 429)) {
+		submit(srv, req, cfg, b);
+		b = NULL;
 	}
-	if (rate_limited(srv, req, cfg, svc, key, 1, 429))
-		goto out;
-	struct event *ev = &b->ev[0];
-	if (!ev->dedup_key)
-		ev->dedup_key = new_dedup_key();
-	ev->service = xstrdup(svc->id);
-	ev->integration = xstrdup(proto_names[PROTO_V2]);
-	submit(srv, req, cfg, b);
-	b = NULL;
 out:
 	if (b)
 		batch_free(b);
@@ -424,6 +430,21 @@ static void parse_v1(const json_t *doc, struct event *ev, struct strlist *errs)
 	ev->details = dump_or_null(json_object_get(doc, "details"));
 }
 
+const struct service *ingest_parse_v1(const json_t *doc, const struct config *cfg,
+				     struct event *ev, struct strlist *errs)
+{
+	const char *key = str_of(doc, "service_key");
+	const struct service *svc = check_key(cfg, key, "service_key", errs);
+	parse_v1(doc, ev, errs);
+	if (errs->n)
+		return NULL;
+	if (!ev->dedup_key)
+		ev->dedup_key = new_dedup_key();
+	ev->service = xstrdup(svc->id);
+	ev->integration = xstrdup(proto_names[PROTO_V1]);
+	return svc;
+}
+
 void ingest_v1(struct server *srv, struct http_request *req, const struct route_ctx *ctx)
 {
 	struct config *cfg = server_config(srv);
@@ -432,23 +453,14 @@ void ingest_v1(struct server *srv, struct http_request *req, const struct route_
 	json_t *doc = parse_body(srv, req);
 	if (!doc)
 		goto out;
-	const char *key = str_of(doc, "service_key");
-	const struct service *svc = check_key(cfg, key, "service_key", &errs);
 	b = batch_new(PROTO_V1, 1);
-	parse_v1(doc, &b->ev[0], &errs);
-	if (errs.n) {
+	const struct service *svc = ingest_parse_v1(doc, cfg, &b->ev[0], &errs);
+	if (!svc)
 		reply_invalid(srv, req, &errs);
-		goto out;
+	else if (!rate_limited(srv, req, cfg, svc, str_of(doc, "service_key"), 1, 403)) {
+		submit(srv, req, cfg, b);
+		b = NULL;
 	}
-	if (rate_limited(srv, req, cfg, svc, key, 1, 403))
-		goto out;
-	struct event *ev = &b->ev[0];
-	if (!ev->dedup_key)
-		ev->dedup_key = new_dedup_key();
-	ev->service = xstrdup(svc->id);
-	ev->integration = xstrdup(proto_names[PROTO_V1]);
-	submit(srv, req, cfg, b);
-	b = NULL;
 out:
 	if (b)
 		batch_free(b);
@@ -538,21 +550,23 @@ static void parse_am_alert(const json_t *a, size_t i, const char *group, struct 
 	ev->integration = xstrdup(proto_names[PROTO_ALERTMANAGER]);
 }
 
-static struct batch *parse_am(const json_t *doc, const char *service, struct strlist *errs)
+size_t ingest_parse_alertmanager(const json_t *doc, const char *service, int64_t now,
+				 struct event **out, struct strlist *errs)
 {
 	const json_t *alerts = json_object_get(doc, "alerts");
 	const char *group = str_of(doc, "groupKey");
+	size_t n = json_array_size(alerts);
+	*out = NULL;
 	if (!json_is_array(alerts)) {
 		strlist_push(errs, "'alerts' is missing or not an array");
-		return NULL;
+		return 0;
 	}
-	struct batch *b = batch_new(PROTO_ALERTMANAGER, json_array_size(alerts));
-	int64_t now = clock_now_ms();
-	for (size_t i = 0; i < b->n; i++) {
-		parse_am_alert(json_array_get(alerts, i), i, group, &b->ev[i], errs, now);
-		b->ev[i].service = xstrdup(service);
+	*out = n ? xcalloc(n, sizeof(**out)) : NULL;
+	for (size_t i = 0; i < n; i++) {
+		parse_am_alert(json_array_get(alerts, i), i, group, &(*out)[i], errs, now);
+		(*out)[i].service = xstrdup(service);
 	}
-	return b;
+	return n;
 }
 
 void ingest_alertmanager(struct server *srv, struct http_request *req,
@@ -572,7 +586,8 @@ void ingest_alertmanager(struct server *srv, struct http_request *req,
 	}
 	if (!(doc = parse_body(srv, req)))
 		goto out;
-	b = parse_am(doc, svc->id, &errs);
+	b = batch_new(PROTO_ALERTMANAGER, 0);
+	b->n = ingest_parse_alertmanager(doc, svc->id, clock_now_ms(), &b->ev, &errs);
 	if (errs.n) {
 		reply_invalid(srv, req, &errs);
 		goto out;

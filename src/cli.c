@@ -1,0 +1,1076 @@
+/*
+ * cli.c - the `tocsin` command line: one table of sub-commands, one option parser.
+ *
+ * commands[] below is the whole CLI.  Each row names the command (sub-commands are
+ * written with their space, "config check"), its handler, its options, how many
+ * positional arguments it takes, its usage line and its one-line help.  The same
+ * row drives dispatch, option parsing, usage errors and `tocsin help`, so adding a
+ * command is adding a row and a handler; nothing else needs to know.
+ *
+ * Options are parsed by parse_args() from the row's option table: `--name VALUE`,
+ * `--name=VALUE`, `-x VALUE`, `-xVALUE`, flags without a value, `--` to end them,
+ * and `--help` on any command.  Handlers read them with opt() by long name.
+ *
+ * Client commands go through cli_call(): one request to the daemon (client.h),
+ * a non-2xx answer printed as "tocsin: message: error; error" (exit 1), a 2xx
+ * answer parsed as a JSON object.  Tables for people are built from column tables
+ * (struct column) over the JSON the API returns, so what a table shows is data,
+ * and times are printed in the zone the server names in X-Tocsin-Time-Zone.
+ */
+#include <assert.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+#include <jansson.h>
+
+#include "auth.h"
+#include "cli.h"
+#include "client.h"
+#include "config.h"
+#include "server.h"
+#include "timeutil.h"
+#include "util.h"
+#include "banned.h"
+
+#ifndef TOCSIN_VERSION
+#define TOCSIN_VERSION "0.1.0"
+#endif
+
+#define OPTS_MAX 8		/* options one command may have */
+#define DEFAULT_CONFIG "tocsin.yaml"
+#define SYSTEM_CONFIG "/etc/tocsin/tocsin.yaml"
+
+/* ------------------------------------------------------------------ the tables */
+
+struct cli_option {
+	const char *name;	/* long name, without "--" */
+	char letter;		/* short name, 0: none */
+	int flag;		/* takes no value */
+	int required;
+};
+
+struct cli_command;
+
+/* A parsed command line: option values by the index of the option in its table
+ * (a flag that is set reads ""), positional arguments borrowed from argv. */
+struct cli_args {
+	const struct cli_command *cmd;
+	const char *val[OPTS_MAX];
+	char **pos;
+	int npos;
+};
+
+struct cli_command {
+	const char *name;
+	int (*run)(const struct cli_args *a);
+	const struct cli_option *opts;	/* ends with { NULL }; NULL: none */
+	int min_pos, max_pos;		/* positional arguments; max -1: any number */
+	const char *usage;		/* after "tocsin " */
+	const char *help;
+	const void *data;		/* handler-specific, e.g. which action */
+};
+
+/* What `tocsin ack|resolve|escalate` post, and what they print on success. */
+struct incident_action {
+	const char *verb;
+	const char *done;
+};
+
+static const struct incident_action action_ack = { "ack", "acknowledged" };
+static const struct incident_action action_resolve = { "resolve", "resolved" };
+static const struct incident_action action_escalate = { "escalate", "escalated" };
+
+static const struct cli_option config_opts[] = {
+	{ .name = "config", .letter = 'c' },
+	{ .name = NULL },
+};
+
+static const struct cli_option trigger_opts[] = {
+	{ .name = "routing-key", .letter = 'k', .required = 1 },
+	{ .name = "summary", .letter = 's', .required = 1 },
+	{ .name = "dedup-key" },
+	{ .name = "severity" },
+	{ .name = "source" },
+	{ .name = NULL },
+};
+
+static const struct cli_option incidents_opts[] = {
+	{ .name = "status" },
+	{ .name = "service" },
+	{ .name = "limit" },
+	{ .name = "json", .flag = 1 },
+	{ .name = NULL },
+};
+
+static const struct cli_option json_opts[] = {
+	{ .name = "json", .flag = 1 },
+	{ .name = NULL },
+};
+
+static const struct cli_option maintenance_opts[] = {
+	{ .name = "for", .required = 1 },
+	{ .name = NULL },
+};
+
+static int cmd_serve(const struct cli_args *a);
+static int cmd_config_check(const struct cli_args *a);
+static int cmd_token_create(const struct cli_args *a);
+static int cmd_trigger(const struct cli_args *a);
+static int cmd_incident_action(const struct cli_args *a);
+static int cmd_note(const struct cli_args *a);
+static int cmd_severity(const struct cli_args *a);
+static int cmd_incidents(const struct cli_args *a);
+static int cmd_show(const struct cli_args *a);
+static int cmd_maintenance(const struct cli_args *a);
+static int cmd_help(const struct cli_args *a);
+static int cmd_version(const struct cli_args *a);
+
+static const struct cli_command commands[] = {
+	{ .name = "serve", .run = cmd_serve, .opts = config_opts,
+	  .usage = "serve [-c FILE]",
+	  .help = "run the daemon (HTTP + engine + checks)" },
+	{ .name = "config check", .run = cmd_config_check, .opts = config_opts,
+	  .usage = "config check [-c FILE]",
+	  .help = "validate the configuration; errors as file:line:col: message" },
+	{ .name = "token create", .run = cmd_token_create, .opts = config_opts,
+	  .min_pos = 1, .max_pos = 1, .usage = "token create USER [-c FILE]",
+	  .help = "mint an API token for USER; stdout is the token alone" },
+	{ .name = "trigger", .run = cmd_trigger, .opts = trigger_opts,
+	  .usage = "trigger -k KEY -s SUMMARY [--dedup-key K] "
+		   "[--severity critical|error|warning|info] [--source S]",
+	  .help = "send an event with routing key KEY; prints its dedup key" },
+	{ .name = "ack", .run = cmd_incident_action, .min_pos = 1, .max_pos = 1,
+	  .usage = "ack INCIDENT", .data = &action_ack,
+	  .help = "acknowledge an incident (#42 or 42): escalation stops" },
+	{ .name = "resolve", .run = cmd_incident_action, .min_pos = 1, .max_pos = 1,
+	  .usage = "resolve INCIDENT", .data = &action_resolve,
+	  .help = "resolve an incident" },
+	{ .name = "escalate", .run = cmd_incident_action, .min_pos = 1, .max_pos = 1,
+	  .usage = "escalate INCIDENT", .data = &action_escalate,
+	  .help = "escalate an incident to its next level now" },
+	{ .name = "note", .run = cmd_note, .min_pos = 2, .max_pos = -1,
+	  .usage = "note INCIDENT TEXT",
+	  .help = "add a note to an incident's timeline" },
+	{ .name = "severity", .run = cmd_severity, .min_pos = 2, .max_pos = 2,
+	  .usage = "severity INCIDENT SEV-n",
+	  .help = "set an incident's severity, SEV-1 (worst) to SEV-5" },
+	{ .name = "incidents", .run = cmd_incidents, .opts = incidents_opts,
+	  .usage = "incidents [--status triggered,acknowledged,resolved] [--service S] "
+		   "[--limit N] [--json]",
+	  .help = "list incidents, newest first; all that match unless --limit" },
+	{ .name = "show", .run = cmd_show, .opts = json_opts, .min_pos = 1, .max_pos = 1,
+	  .usage = "show INCIDENT [--json]",
+	  .help = "one incident with its alerts and timeline" },
+	{ .name = "maintenance", .run = cmd_maintenance, .opts = maintenance_opts,
+	  .min_pos = 1, .max_pos = 1, .usage = "maintenance SERVICE --for 2h",
+	  .help = "events are kept but nobody is paged for a while" },
+	{ .name = "help", .run = cmd_help, .max_pos = -1, .usage = "help [COMMAND]",
+	  .help = "this list, or one command's usage" },
+	{ .name = "version", .run = cmd_version, .usage = "version",
+	  .help = "print tocsin's version" },
+};
+
+/* Spellings that mean a command of the table. */
+static const struct {
+	const char *alias;
+	const char *name;
+} aliases[] = {
+	{ "--help", "help" },
+	{ "-h", "help" },
+	{ "--version", "version" },
+	{ "-V", "version" },
+};
+
+static const char *const event_severities[] = { "critical", "error", "warning", "info" };
+static const char *const incident_severities[] = { "SEV-1", "SEV-2", "SEV-3", "SEV-4",
+						   "SEV-5" };
+
+/* ------------------------------------------------------------------ messages */
+
+static void cli_error(const char *fmt, ...) PRINTF_LIKE(1, 2);
+static void cli_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fputs("tocsin: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+/* Says what is wrong with the command line, then how to write it; returns 2. */
+static int usage_error(const struct cli_command *cmd, const char *fmt, ...) PRINTF_LIKE(2, 3);
+static int usage_error(const struct cli_command *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fputs("tocsin: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	fprintf(stderr, "usage: tocsin %s\n", cmd->usage);
+	return CLI_USAGE;
+}
+
+static void print_help(FILE *f)
+{
+	size_t i, w = 0, len;
+
+	for (i = 0; i < ARRAY_SIZE(commands); i++) {
+		len = strlen(commands[i].usage);
+		if (len <= 40 && len > w)
+			w = len;
+	}
+	fputs("usage: tocsin COMMAND [ARGS]\n\ncommands:\n", f);
+	for (i = 0; i < ARRAY_SIZE(commands); i++) {
+		if (strlen(commands[i].usage) > w)
+			fprintf(f, "  %s\n  %-*s  %s\n", commands[i].usage, (int)w, "",
+				commands[i].help);
+		else
+			fprintf(f, "  %-*s  %s\n", (int)w, commands[i].usage, commands[i].help);
+	}
+	fprintf(f, "\nClient commands reach the daemon at TOCSIN_URL (default %s)\n"
+		"with the API token in TOCSIN_TOKEN.  INCIDENT is a number, #42 or 42.\n"
+		"Exit status: 0 ok, 1 the operation failed, 2 usage error.\n",
+		CLIENT_DEFAULT_URL);
+}
+
+/* ------------------------------------------------------------------ option parsing */
+
+/* A usage error has been printed when PARSE_USAGE comes back. */
+enum parse_result { PARSE_OK = CLI_OK, PARSE_USAGE = CLI_USAGE, PARSE_HELP };
+
+static int option_find(const struct cli_command *cmd, const char *name, size_t len, char letter)
+{
+	int i;
+
+	for (i = 0; cmd->opts && cmd->opts[i].name; i++) {
+		if (letter && cmd->opts[i].letter == letter)
+			return i;
+		if (!letter && strlen(cmd->opts[i].name) == len &&
+		    !strncmp(cmd->opts[i].name, name, len))
+			return i;
+	}
+	return -1;
+}
+
+/*
+ * Parses the option at argv[*i] ("--name[=v]" or "-x[v]"), taking its value from
+ * the next argument when it was not attached; *i moves past what was used.
+ */
+static int parse_option(const struct cli_command *cmd, int argc, char **argv, int *i,
+			struct cli_args *a)
+{
+	const char *arg = argv[*i], *value = NULL, *eq;
+	int longopt = arg[1] == '-', k;
+
+	if (longopt) {
+		eq = strchr(arg + 2, '=');
+		k = option_find(cmd, arg + 2, eq ? (size_t)(eq - arg - 2) : strlen(arg + 2), 0);
+		value = eq ? eq + 1 : NULL;
+	} else {
+		k = option_find(cmd, NULL, 0, arg[1]);
+		value = arg[2] ? arg + 2 : NULL;
+	}
+	assert(k < OPTS_MAX);
+	if (k < 0 || (cmd->opts[k].flag && value && !longopt))
+		return usage_error(cmd, "unknown option '%s'", arg);
+	if (cmd->opts[k].flag) {
+		if (value)
+			return usage_error(cmd, "option '--%s' takes no value", cmd->opts[k].name);
+		a->val[k] = "";
+		return PARSE_OK;
+	}
+	if (!value && *i + 1 >= argc)
+		return usage_error(cmd, "option '%s' needs a value", arg);
+	a->val[k] = value ? value : argv[++*i];
+	return PARSE_OK;
+}
+
+static int check_args(const struct cli_command *cmd, const struct cli_args *a)
+{
+	int k;
+
+	for (k = 0; cmd->opts && cmd->opts[k].name; k++) {
+		if (cmd->opts[k].required && !a->val[k] && cmd->opts[k].letter)
+			return usage_error(cmd, "option '-%c' is required", cmd->opts[k].letter);
+		if (cmd->opts[k].required && !a->val[k])
+			return usage_error(cmd, "option '--%s' is required", cmd->opts[k].name);
+	}
+	if (a->npos < cmd->min_pos)
+		return usage_error(cmd, "missing argument");
+	if (cmd->max_pos >= 0 && a->npos > cmd->max_pos)
+		return usage_error(cmd, "unexpected argument '%s'", a->pos[cmd->max_pos]);
+	return PARSE_OK;
+}
+
+/* Parses argv[0..argc) (the words after the command name) into a; a->pos is
+ * allocated and the caller frees it. */
+static int parse_args(const struct cli_command *cmd, int argc, char **argv, struct cli_args *a)
+{
+	int i, only_pos = 0, rc = PARSE_OK;
+
+	memset(a, 0, sizeof(*a));
+	a->cmd = cmd;
+	a->pos = xcalloc((size_t)argc + 1, sizeof(*a->pos));
+	for (i = 0; i < argc && rc == PARSE_OK; i++) {
+		const char *arg = argv[i];
+
+		if (only_pos || arg[0] != '-' || arg[1] == '\0')
+			a->pos[a->npos++] = argv[i];
+		else if (!strcmp(arg, "--"))
+			only_pos = 1;
+		else if (!strcmp(arg, "--help") || !strcmp(arg, "-h"))
+			rc = PARSE_HELP;
+		else
+			rc = parse_option(cmd, argc, argv, &i, a);
+	}
+	if (rc == PARSE_OK)
+		rc = check_args(cmd, a);
+	return rc;
+}
+
+/* The value of option name, NULL when not given ("" for a flag that is set). */
+static const char *opt(const struct cli_args *a, const char *name)
+{
+	int k = option_find(a->cmd, name, strlen(name), 0);
+
+	return k < 0 ? NULL : a->val[k];
+}
+
+/* ------------------------------------------------------------------ argument values */
+
+/* A positive decimal number, digits only. */
+static int parse_count(const char *s, long long *out)
+{
+	char *end;
+	long long v;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	v = strtoll(s, &end, 10);
+	if (*end || v <= 0 || v == LLONG_MAX)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* "#42" or "42"; prints the usage error itself. */
+static int incident_arg(const struct cli_args *a, const char *s, long long *n)
+{
+	if (parse_count(*s == '#' ? s + 1 : s, n) < 0)
+		return usage_error(a->cmd, "'%s' is not an incident number (#42 or 42)", s);
+	return CLI_OK;
+}
+
+/* The entry of list equal to s (ignoring case), NULL when none. */
+static const char *one_of(const char *const *list, size_t n, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (!strcasecmp(list[i], s))
+			return list[i];
+	}
+	return NULL;
+}
+
+static const char *config_path(const struct cli_args *a)
+{
+	const char *c = opt(a, "config");
+
+	if (c)
+		return c;
+	return access(DEFAULT_CONFIG, F_OK) == 0 ? DEFAULT_CONFIG : SYSTEM_CONFIG;
+}
+
+/* ------------------------------------------------------------------ talking to the daemon */
+
+static json_t *parse_answer(const struct client *c, const struct client_response *r)
+{
+	json_error_t jerr;
+	json_t *root = json_loads(buf_str(&r->body), 0, &jerr);
+
+	if (!root)
+		cli_error("unexpected answer from tocsin at %s: %s", c->base_url, jerr.text);
+	else if (!json_is_object(root))
+		cli_error("unexpected answer from tocsin at %s: not a JSON object", c->base_url);
+	if (root && !json_is_object(root)) {
+		json_decref(root);
+		root = NULL;
+	}
+	return root;
+}
+
+/*
+ * One request to the daemon.  body (borrowed, may be NULL) is sent as JSON.  On a
+ * 2xx answer returns CLI_OK, with *answer (when asked) the parsed object, which the
+ * caller decrefs; otherwise prints why on stderr and returns CLI_FAIL.  resp is
+ * filled either way and released by the caller.
+ */
+static int cli_call(const char *method, const char *path, json_t *body, int auth,
+		    struct client_response *resp, json_t **answer)
+{
+	struct client c;
+	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL, *err = NULL;
+	int rc = CLI_FAIL;
+
+	client_init(&c);
+	if (client_request(&c, method, path, text, auth, resp, &err) < 0) {
+		cli_error("%s", err);
+		goto out;
+	}
+	if (resp->status < 200 || resp->status > 299) {
+		err = client_response_error(resp);
+		cli_error("%s", err);
+		if (resp->status == 401 && auth && !c.token)
+			cli_error("set TOCSIN_TOKEN to an API token (tocsin token create USER)");
+		goto out;
+	}
+	if (answer && !(*answer = parse_answer(&c, resp)))
+		goto out;
+	rc = CLI_OK;
+out:
+	free(err);
+	free(text);
+	client_release(&c);
+	return rc;
+}
+
+/* The zone the server asked times to be shown in; UTC when unnamed or unknown. */
+static const char *answer_zone(const struct client_response *r)
+{
+	return r->time_zone && tz_valid(r->time_zone) ? r->time_zone : "UTC";
+}
+
+/* ------------------------------------------------------------------ tables for people */
+
+/* How a JSON member becomes text in a table cell. */
+enum cell_kind { CELL_TEXT, CELL_TIME, CELL_COUNT };
+
+struct column {
+	const char *header;
+	const char *key;	/* member of each JSON object */
+	enum cell_kind kind;
+	int right;		/* align right */
+};
+
+/* Rows of cells, printed with each column as wide as its widest cell. */
+struct table {
+	size_t ncols;
+	const int *right;	/* per column, may be NULL */
+	struct strlist cells;
+};
+
+/* Replaces control characters (newlines, escapes from the server) with spaces. */
+static char *cell_clean(char *s)
+{
+	unsigned char *p;
+
+	for (p = (unsigned char *)s; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+	}
+	return s;
+}
+
+/* Text of any JSON value: strings as they are, arrays joined by ", ", null "-". */
+static void json_text(struct buf *out, json_t *v)
+{
+	json_t *e;
+	size_t i;
+	char *dump;
+
+	if (json_is_string(v)) {
+		buf_adds(out, json_string_value(v));
+	} else if (json_is_integer(v)) {
+		buf_addf(out, "%lld", (long long)json_integer_value(v));
+	} else if (json_is_array(v) && json_array_size(v) > 0) {
+		json_array_foreach(v, i, e) {
+			if (i)
+				buf_adds(out, ", ");
+			json_text(out, e);
+		}
+	} else if (!v || json_is_null(v) || json_is_array(v)) {
+		buf_adds(out, "-");
+	} else {
+		dump = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+		buf_adds(out, dump ? dump : "?");
+		free(dump);
+	}
+}
+
+/* An ISO instant in zone tz ("2026-11-22 10:00 CET"); what cannot be read as is. */
+static void time_text(struct buf *out, json_t *v, const char *tz)
+{
+	char when[64];
+	int64_t ms;
+
+	if (!json_is_string(v) || iso_parse(json_string_value(v), &ms) < 0) {
+		json_text(out, v);
+		return;
+	}
+	time_format_zone(ms, tz, when, sizeof(when));
+	buf_adds(out, when);
+}
+
+static char *cell_text(const struct column *col, json_t *obj, const char *tz)
+{
+	struct buf b = BUF_INIT;
+	json_t *v = json_object_get(obj, col->key);
+
+	if (col->kind == CELL_TIME)
+		time_text(&b, v, tz);
+	else if (col->kind == CELL_COUNT && json_is_integer(v))
+		buf_addf(&b, "x%lld", (long long)json_integer_value(v));
+	else
+		json_text(&b, v);
+	return cell_clean(buf_detach(&b, NULL));
+}
+
+/* Display width of UTF-8 text: one column per code point. */
+static size_t text_width(const char *s)
+{
+	size_t w = 0;
+
+	for (; *s; s++)
+		w += ((unsigned char)*s & 0xc0) != 0x80;
+	return w;
+}
+
+static void table_print(const struct table *t, FILE *f, const char *indent)
+{
+	size_t *w = xcalloc(t->ncols, sizeof(*w)), i, col, pad;
+	const char *cell;
+
+	for (i = 0; i < t->cells.n; i++) {
+		col = i % t->ncols;
+		if (text_width(t->cells.v[i]) > w[col])
+			w[col] = text_width(t->cells.v[i]);
+	}
+	for (i = 0; i < t->cells.n; i++) {
+		col = i % t->ncols;
+		cell = t->cells.v[i];
+		pad = w[col] - text_width(cell);
+		if (col == 0)
+			fputs(indent, f);
+		if (t->right && t->right[col])
+			fprintf(f, "%*s%s", (int)pad, "", cell);
+		else if (col + 1 < t->ncols)
+			fprintf(f, "%s%*s", cell, (int)pad, "");
+		else
+			fputs(cell, f);
+		fputs(col + 1 < t->ncols ? "  " : "\n", f);
+	}
+	free(w);
+}
+
+/*
+ * Prints the objects of rows as a table of cols, with a header row when header is
+ * set; a CELL_TIME column's header names the zone: "CREATED (Europe/Paris)".
+ */
+static void print_rows(const struct column *cols, size_t ncols, json_t *rows, const char *tz,
+		       int header, const char *indent)
+{
+	int *right = xcalloc(ncols, sizeof(*right));
+	struct table t = { .ncols = ncols, .right = right, .cells = STRLIST_INIT };
+	json_t *row;
+	size_t i, c;
+
+	for (c = 0; c < ncols; c++) {
+		right[c] = cols[c].right;
+		if (header && cols[c].kind == CELL_TIME)
+			strlist_pushf(&t.cells, "%s (%s)", cols[c].header, tz);
+		else if (header)
+			strlist_push(&t.cells, cols[c].header);
+	}
+	json_array_foreach(rows, i, row) {
+		for (c = 0; c < ncols; c++)
+			strlist_push_take(&t.cells, cell_text(&cols[c], row, tz));
+	}
+	table_print(&t, stdout, indent);
+	strlist_release(&t.cells);
+	free(right);
+}
+
+/* ------------------------------------------------------------------ server-side commands */
+
+static int cmd_serve(const struct cli_args *a)
+{
+	return server_serve(config_path(a));
+}
+
+static int cmd_config_check(const struct cli_args *a)
+{
+	const char *path = config_path(a);
+	struct strlist errs = STRLIST_INIT;
+	struct config *cfg = config_load(path, &errs);
+	size_t i;
+	int rc = CLI_OK;
+
+	if (!cfg) {
+		for (i = 0; i < errs.n; i++)
+			fprintf(stderr, "%s\n", errs.v[i]);
+		if (errs.n == 0)
+			fprintf(stderr, "%s: cannot be loaded\n", path);
+		rc = CLI_FAIL;
+		goto out;
+	}
+	printf("%s: ok\n", path);
+	config_unref(cfg);
+out:
+	strlist_release(&errs);
+	return rc;
+}
+
+static int cmd_token_create(const struct cli_args *a)
+{
+	return auth_token_create_cmd(config_path(a), a->pos[0]);
+}
+
+/* ------------------------------------------------------------------ events */
+
+static json_t *trigger_body(const struct cli_args *a, const char *severity)
+{
+	char host[256] = "";
+	const char *source = opt(a, "source"), *dedup = opt(a, "dedup-key");
+	json_t *body;
+
+	if (!source) {
+		if (gethostname(host, sizeof(host) - 1) < 0 || !host[0])
+			snprintf(host, sizeof(host), "localhost");
+		source = host;
+	}
+	body = json_pack("{s:s, s:s, s:{s:s, s:s, s:s}}", "routing_key", opt(a, "routing-key"),
+			 "event_action", "trigger", "payload", "summary", opt(a, "summary"),
+			 "source", source, "severity", severity);
+	if (body && dedup && json_object_set_new(body, "dedup_key", json_string(dedup)) < 0) {
+		json_decref(body);
+		body = NULL;
+	}
+	return body;
+}
+
+static int cmd_trigger(const struct cli_args *a)
+{
+	const char *given = opt(a, "severity"), *severity = "error", *key;
+	struct client_response resp;
+	json_t *body = NULL, *answer = NULL;
+	int rc;
+
+	client_response_init(&resp);
+	if (given && !(severity = one_of(event_severities, ARRAY_SIZE(event_severities), given))) {
+		rc = usage_error(a->cmd, "severity '%s' is not critical, error, warning or info",
+				 given);
+		goto out;
+	}
+	if (!(body = trigger_body(a, severity))) {
+		rc = usage_error(a->cmd, "arguments must be valid UTF-8");
+		goto out;
+	}
+	rc = cli_call("POST", "/v2/enqueue", body, 0, &resp, &answer);
+	if (rc != CLI_OK)
+		goto out;
+	key = json_string_value(json_object_get(answer, "dedup_key"));
+	if (!key) {
+		cli_error("unexpected answer from tocsin: no dedup_key");
+		rc = CLI_FAIL;
+		goto out;
+	}
+	printf("%s\n", key);
+out:
+	json_decref(answer);
+	json_decref(body);
+	client_response_release(&resp);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ incident actions */
+
+/* POST /api/incidents/N/verb with body (may be NULL); prints "#N done". */
+static int incident_post(const struct cli_args *a, const char *verb, json_t *body,
+			 const char *done)
+{
+	struct client_response resp;
+	char *path = NULL;
+	long long n = 0;
+	int rc;
+
+	client_response_init(&resp);
+	rc = incident_arg(a, a->pos[0], &n);
+	if (rc != CLI_OK)
+		goto out;
+	path = xasprintf("/api/incidents/%lld/%s", n, verb);
+	rc = cli_call("POST", path, body, 1, &resp, NULL);
+	if (rc == CLI_OK)
+		printf("#%lld %s\n", n, done);
+out:
+	free(path);
+	client_response_release(&resp);
+	return rc;
+}
+
+static int cmd_incident_action(const struct cli_args *a)
+{
+	const struct incident_action *act = a->cmd->data;
+
+	return incident_post(a, act->verb, NULL, act->done);
+}
+
+static int cmd_note(const struct cli_args *a)
+{
+	struct buf text = BUF_INIT;
+	json_t *body = NULL;
+	int i, rc;
+
+	for (i = 1; i < a->npos; i++)
+		buf_addf(&text, "%s%s", i > 1 ? " " : "", a->pos[i]);
+	if (!text.len)
+		rc = usage_error(a->cmd, "the note is empty");
+	else if (!(body = json_pack("{s:s}", "text", text.s)))
+		rc = usage_error(a->cmd, "the note must be valid UTF-8");
+	else
+		rc = incident_post(a, "notes", body, "note added");
+	json_decref(body);
+	buf_release(&text);
+	return rc;
+}
+
+static int cmd_severity(const struct cli_args *a)
+{
+	const char *sev = one_of(incident_severities, ARRAY_SIZE(incident_severities), a->pos[1]);
+	json_t *body;
+	char *done;
+	int rc;
+
+	if (!sev)
+		return usage_error(a->cmd, "severity '%s' is not SEV-1 to SEV-5", a->pos[1]);
+	body = json_pack("{s:s}", "severity", sev);
+	done = xasprintf("severity set to %s", sev);
+	rc = incident_post(a, "severity", body, done);
+	free(done);
+	json_decref(body);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ listing and showing */
+
+static const struct column incident_columns[] = {
+	{ .header = "#", .key = "number", .right = 1 },
+	{ .header = "STATUS", .key = "status" },
+	{ .header = "SEV", .key = "severity" },
+	{ .header = "URGENCY", .key = "urgency" },
+	{ .header = "SERVICE", .key = "service" },
+	{ .header = "CREATED", .key = "created_at", .kind = CELL_TIME },
+	{ .header = "ALERTS", .key = "alert_count", .right = 1 },
+	{ .header = "TITLE", .key = "title" },
+};
+
+/* Options of `tocsin incidents` passed on as query arguments of the same name. */
+static const char *const incident_filters[] = { "status", "service", "limit" };
+
+static char *incidents_path(const struct cli_args *a)
+{
+	struct buf path = BUF_INIT;
+	const char *v;
+	char sep = '?';
+	size_t i;
+
+	buf_adds(&path, "/api/incidents");
+	for (i = 0; i < ARRAY_SIZE(incident_filters); i++) {
+		if (!(v = opt(a, incident_filters[i])))
+			continue;
+		buf_addf(&path, "%c%s=", sep, incident_filters[i]);
+		client_escape(&path, v);
+		sep = '&';
+	}
+	return buf_detach(&path, NULL);
+}
+
+static void print_json(json_t *v)
+{
+	json_dumpf(v, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+	fputc('\n', stdout);
+}
+
+static int cmd_incidents(const struct cli_args *a)
+{
+	const char *limit = opt(a, "limit");
+	struct client_response resp;
+	json_t *answer = NULL, *list;
+	char *path = NULL;
+	long long n = 0;
+	int rc;
+
+	client_response_init(&resp);
+	if (limit && parse_count(limit, &n) < 0) {
+		rc = usage_error(a->cmd, "limit '%s' is not a positive number", limit);
+		goto out;
+	}
+	path = incidents_path(a);
+	rc = cli_call("GET", path, NULL, 1, &resp, &answer);
+	if (rc != CLI_OK)
+		goto out;
+	list = json_object_get(answer, "incidents");
+	if (!json_is_array(list)) {
+		cli_error("unexpected answer from tocsin: no incidents array");
+		rc = CLI_FAIL;
+	} else if (opt(a, "json")) {
+		print_json(list);
+	} else if (json_array_size(list) == 0) {
+		printf("no incidents\n");
+	} else {
+		print_rows(incident_columns, ARRAY_SIZE(incident_columns), list,
+			   answer_zone(&resp), 1, "");
+	}
+out:
+	json_decref(answer);
+	free(path);
+	client_response_release(&resp);
+	return rc;
+}
+
+static const struct column shown_fields[] = {
+	{ .header = "status:", .key = "status" },
+	{ .header = "severity:", .key = "severity" },
+	{ .header = "urgency:", .key = "urgency" },
+	{ .header = "service:", .key = "service" },
+	{ .header = "created:", .key = "created_at", .kind = CELL_TIME },
+	{ .header = "acknowledged:", .key = "acknowledged_at", .kind = CELL_TIME },
+	{ .header = "resolved:", .key = "resolved_at", .kind = CELL_TIME },
+	{ .header = "assigned to:", .key = "assigned_to" },
+	{ .header = "alerts:", .key = "alert_count" },
+};
+
+static const struct column alert_columns[] = {
+	{ .key = "dedup_key" },
+	{ .key = "status" },
+	{ .key = "count", .kind = CELL_COUNT, .right = 1 },
+	{ .key = "summary" },
+};
+
+static const struct column log_columns[] = {
+	{ .key = "at", .kind = CELL_TIME },
+	{ .key = "type" },
+	{ .key = "actor" },
+	{ .key = "message" },
+};
+
+/* "  label:  value" lines for the fields of one incident. */
+static void print_fields(json_t *inc, const char *tz)
+{
+	struct table t = { .ncols = 2, .cells = STRLIST_INIT };
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(shown_fields); i++) {
+		strlist_push(&t.cells, shown_fields[i].header);
+		strlist_push_take(&t.cells, cell_text(&shown_fields[i], inc, tz));
+	}
+	table_print(&t, stdout, "  ");
+	strlist_release(&t.cells);
+}
+
+static void print_shown(json_t *inc, const char *tz)
+{
+	json_t *alerts = json_object_get(inc, "alerts"), *log = json_object_get(inc, "log");
+	struct column title = { .key = "title" };
+	char *text = cell_text(&title, inc, tz);
+
+	printf("#%lld %s\n", (long long)json_integer_value(json_object_get(inc, "number")),
+	       text);
+	free(text);
+	print_fields(inc, tz);
+	printf("\nAlerts:\n");
+	if (json_array_size(alerts) == 0)
+		printf("  none\n");
+	print_rows(alert_columns, ARRAY_SIZE(alert_columns), alerts, tz, 0, "  ");
+	printf("\nTimeline (%s):\n", tz);
+	if (json_array_size(log) == 0)
+		printf("  nothing yet\n");
+	print_rows(log_columns, ARRAY_SIZE(log_columns), log, tz, 0, "  ");
+}
+
+static int cmd_show(const struct cli_args *a)
+{
+	struct client_response resp;
+	json_t *answer = NULL;
+	char *path = NULL;
+	long long n = 0;
+	int rc;
+
+	client_response_init(&resp);
+	rc = incident_arg(a, a->pos[0], &n);
+	if (rc != CLI_OK)
+		goto out;
+	path = xasprintf("/api/incidents/%lld", n);
+	rc = cli_call("GET", path, NULL, 1, &resp, &answer);
+	if (rc != CLI_OK)
+		goto out;
+	if (opt(a, "json")) {
+		fwrite(buf_str(&resp.body), 1, resp.body.len, stdout);
+		if (resp.body.len == 0 || resp.body.s[resp.body.len - 1] != '\n')
+			fputc('\n', stdout);
+	} else {
+		print_shown(answer, answer_zone(&resp));
+	}
+out:
+	json_decref(answer);
+	free(path);
+	client_response_release(&resp);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ services */
+
+static int cmd_maintenance(const struct cli_args *a)
+{
+	const char *service = a->pos[0], *dur = opt(a, "for"), *name;
+	struct column end = { .key = "end", .kind = CELL_TIME };
+	struct client_response resp;
+	struct buf path = BUF_INIT;
+	json_t *body = NULL, *answer = NULL;
+	char *until;
+	int64_t ms;
+	int rc;
+
+	client_response_init(&resp);
+	if (duration_parse(dur, &ms) < 0 || ms <= 0) {
+		rc = usage_error(a->cmd, "duration '%s' is not like 30m, 2h or 1d", dur);
+		goto out;
+	}
+	buf_adds(&path, "/api/services/");
+	client_escape(&path, service);
+	buf_adds(&path, "/maintenance");
+	body = json_pack("{s:s}", "for", dur);
+	rc = cli_call("POST", path.s, body, 1, &resp, &answer);
+	if (rc != CLI_OK)
+		goto out;
+	name = json_string_value(json_object_get(answer, "service"));
+	until = cell_text(&end, answer, answer_zone(&resp));
+	printf("%s in maintenance until %s\n", name ? name : service, until);
+	free(until);
+out:
+	json_decref(answer);
+	json_decref(body);
+	buf_release(&path);
+	client_response_release(&resp);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ help, version, dispatch */
+
+/* How many words of argv name the command (name may be several words), 0: none. */
+static int command_words(const char *name, int argc, char **argv)
+{
+	int used = 0;
+	size_t len;
+
+	while (*name && used < argc) {
+		len = strcspn(name, " ");
+		if (strlen(argv[used]) != len || strncmp(argv[used], name, len))
+			return 0;
+		used++;
+		name += len;
+		name += *name == ' ';
+	}
+	return *name ? 0 : used;
+}
+
+/* The command argv starts with, and in *used how many words name it; NULL: none. */
+static const struct cli_command *command_find(int argc, char **argv, int *used)
+{
+	const char *name = NULL;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(aliases) && argc > 0; i++) {
+		if (!strcmp(argv[0], aliases[i].alias))
+			name = aliases[i].name;
+	}
+	for (i = 0; i < ARRAY_SIZE(commands); i++) {
+		*used = name ? !strcmp(commands[i].name, name)
+			     : command_words(commands[i].name, argc, argv);
+		if (*used > 0)
+			return &commands[i];
+	}
+	return NULL;
+}
+
+static int cmd_help(const struct cli_args *a)
+{
+	const struct cli_command *cmd;
+	int used;
+
+	if (a->npos == 0) {
+		print_help(stdout);
+		return CLI_OK;
+	}
+	cmd = command_find(a->npos, a->pos, &used);
+	if (!cmd || used != a->npos)
+		return usage_error(a->cmd, "no command '%s'", a->pos[0]);
+	printf("usage: tocsin %s\n\n%s\n", cmd->usage, cmd->help);
+	return CLI_OK;
+}
+
+static int cmd_version(const struct cli_args *a)
+{
+	printf("tocsin %s\n", TOCSIN_VERSION);
+	return CLI_OK;
+}
+
+/* An unknown command: the usages that start with its first word, or all of help. */
+static int unknown_command(const char *word)
+{
+	size_t i, len = strlen(word);
+	int shown = 0;
+
+	cli_error("unknown command '%s'", word);
+	for (i = 0; i < ARRAY_SIZE(commands); i++) {
+		if (!strncmp(commands[i].name, word, len) && commands[i].name[len] == ' ') {
+			fprintf(stderr, "%s tocsin %s\n", shown ? "      " : "usage:",
+				commands[i].usage);
+			shown = 1;
+		}
+	}
+	if (!shown)
+		print_help(stderr);
+	return CLI_USAGE;
+}
+
+int cli_main(int argc, char **argv)
+{
+	const struct cli_command *cmd;
+	struct cli_args a = { 0 };
+	int used = 0, rc;
+
+	if (argc < 2) {
+		print_help(stdout);
+		return CLI_OK;
+	}
+	cmd = command_find(argc - 1, argv + 1, &used);
+	if (!cmd)
+		return unknown_command(argv[1]);
+	switch (parse_args(cmd, argc - 1 - used, argv + 1 + used, &a)) {
+	case PARSE_OK:
+		rc = cmd->run(&a);
+		break;
+	case PARSE_HELP:
+		printf("usage: tocsin %s\n\n%s\n", cmd->usage, cmd->help);
+		rc = CLI_OK;
+		break;
+	default:
+		rc = CLI_USAGE;
+		break;
+	}
+	free(a.pos);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		cli_error("cannot write the output");
+		rc = CLI_FAIL;
+	}
+	return rc;
+}
