@@ -74,7 +74,7 @@ struct cli_command {
 	const void *data;		/* handler-specific, e.g. which action */
 };
 
-/* What `tocsin ack|resolve|escalate` post, and what they print on success. */
+/* What `tocsin ack|resolve` post, and what they print on success. */
 struct incident_action {
 	const char *verb;
 	const char *done;
@@ -82,7 +82,6 @@ struct incident_action {
 
 static const struct incident_action action_ack = { "ack", "acknowledged" };
 static const struct incident_action action_resolve = { "resolve", "resolved" };
-static const struct incident_action action_escalate = { "escalate", "escalated" };
 
 static const struct cli_option config_opts[] = {
 	{ .name = "config", .letter = 'c' },
@@ -132,7 +131,7 @@ static int cmd_version(const struct cli_args *a);
 static const struct cli_command commands[] = {
 	{ .name = "serve", .run = cmd_serve, .opts = config_opts,
 	  .usage = "serve [-c FILE]",
-	  .help = "run the daemon (HTTP + engine + checks)" },
+	  .help = "run the daemon (HTTP API, event intake, timers)" },
 	{ .name = "config check", .run = cmd_config_check, .opts = config_opts,
 	  .usage = "config check [-c FILE]",
 	  .help = "validate the configuration; errors as file:line:col: message" },
@@ -145,13 +144,10 @@ static const struct cli_command commands[] = {
 	  .help = "send an event with routing key KEY; prints its dedup key" },
 	{ .name = "ack", .run = cmd_incident_action, .min_pos = 1, .max_pos = 1,
 	  .usage = "ack INCIDENT", .data = &action_ack,
-	  .help = "acknowledge an incident (#42 or 42): escalation stops" },
+	  .help = "acknowledge an incident (#42 or 42)" },
 	{ .name = "resolve", .run = cmd_incident_action, .min_pos = 1, .max_pos = 1,
 	  .usage = "resolve INCIDENT", .data = &action_resolve,
 	  .help = "resolve an incident" },
-	{ .name = "escalate", .run = cmd_incident_action, .min_pos = 1, .max_pos = 1,
-	  .usage = "escalate INCIDENT", .data = &action_escalate,
-	  .help = "escalate an incident to its next level now" },
 	{ .name = "note", .run = cmd_note, .min_pos = 2, .max_pos = -1,
 	  .usage = "note INCIDENT TEXT",
 	  .help = "add a note to an incident's timeline" },

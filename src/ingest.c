@@ -281,9 +281,11 @@ static void parse_v2(const json_t *doc, struct event *ev, struct strlist *errs)
 	const json_t *dk = json_object_get(doc, "dedup_key");
 	const char *action = json_string_value(json_object_get(doc, "event_action"));
 
-	if (parse_action(action, &ev->action) < 0)
+	if (parse_action(action, &ev->action) < 0) {
 		strlist_push(errs, "'event_action' is invalid (must be one of: trigger "
 				   "acknowledge resolve)");
+		action = NULL;	/* nothing more can be said of the other fields */
+	}
 	if (dk && !json_is_null(dk) && !json_is_string(dk))
 		strlist_push(errs, "'dedup_key' must be a string");
 	ev->dedup_key = str_of(doc, "dedup_key") ? xstrdup(str_of(doc, "dedup_key")) : NULL;
@@ -413,9 +415,11 @@ static void parse_v1(const json_t *doc, struct event *ev, struct strlist *errs)
 	const char *type = json_string_value(json_object_get(doc, "event_type"));
 	const char *desc = str_of(doc, "description"), *key = str_of(doc, "incident_key");
 
-	if (parse_action(type, &ev->action) < 0)
+	if (parse_action(type, &ev->action) < 0) {
 		strlist_push(errs, "event_type is invalid (must be one of: trigger acknowledge "
 				   "resolve)");
+		type = NULL;
+	}
 	check_len(errs, "incident_key", key, DEDUP_KEY_MAX);
 	if (!key && type && ev->action != EV_TRIGGER)
 		strlist_push(errs, "incident_key is missing or blank (required to acknowledge "
