@@ -202,6 +202,7 @@ struct engine *engine_start(struct server *srv, char **err)
 	pthread_cond_init(&e->cond, &attr);
 	pthread_condattr_destroy(&attr);
 	pthread_create(&e->thread, NULL, engine_main, e);
+	pthread_setname_np(e->thread, "tocsin-engine");
 	return e;
 }
 

@@ -308,14 +308,14 @@ struct http_server *http_start(const char *listen, unsigned threads, http_dispat
 	h->dispatch = dispatch;
 	h->ctx = ctx;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | MHD_USE_TURBO;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	h->mhd = MHD_start_daemon(flags, 0, NULL, NULL, access_cb, h,
 				  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 				  MHD_OPTION_THREAD_POOL_SIZE, threads,
 				  MHD_OPTION_NOTIFY_COMPLETED, completed_cb, h,
-				  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+				  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(16 * 1024),
 				  MHD_OPTION_CONNECTION_TIMEOUT, 30u,
 				  MHD_OPTION_CONNECTION_LIMIT, 4096u,
 				  MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,

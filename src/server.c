@@ -103,6 +103,9 @@ static void reload(struct server *srv, const char *path)
 
 static unsigned http_threads(void)
 {
+	const char *env = getenv("TOCSIN_HTTP_THREADS");
+	if (env && atoi(env) > 0)
+		return (unsigned)atoi(env);
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
 	return n < 2 ? 2 : (unsigned)(n > 16 ? 16 : n);
 }

@@ -193,6 +193,7 @@ struct store *store_open(const char *sqlite_path, const char *postgres, char **e
 	pthread_mutex_init(&st->rlock, NULL);
 	pthread_cond_init(&st->rfree, NULL);
 	pthread_create(&st->writer, NULL, writer_main, st);
+	pthread_setname_np(st->writer, "tocsin-writer");
 	return st;
 fail:
 	st->ops->disconnect(st->wconn);
