@@ -6,8 +6,8 @@
  * queue jobs (store_submit), and a single writer thread drains the queue in batches:
  *
  *     BEGIN
- *       SAVEPOINT; job1.apply; RELEASE      (or ROLLBACK TO: job1's writes undone)
- *       SAVEPOINT; job2.apply; RELEASE
+ *       job1.apply
+ *       job2.apply                           (in a savepoint if the job asks)
  *       ...
  *     COMMIT                                 one fsync for the whole batch
  *     job1.done(rc), job2.done(rc), ...      callers may now answer "202"
@@ -85,21 +85,22 @@ static int make_parent_dir(const char *path, char **err)
 	return rc;
 }
 
-/* Runs one job inside its savepoint; returns its rc, or STORE_FAULT. */
+/* Runs one job (inside a savepoint when it asks); returns its rc, or STORE_FAULT. */
 static int run_job(struct store *st, struct store_tx *tx, struct store_job *job)
 {
-	if (st->ops->savepoint(tx->conn) != STORE_OK)
-		return STORE_FAULT;
 	size_t ntimers = tx->new_timers.n;
+	if (job->savepoint && st->ops->savepoint(tx->conn) != STORE_OK)
+		return STORE_FAULT;
 	int rc = job->apply(tx, job);
 	if (rc == STORE_FAULT)
 		return rc;
-	if (rc < 0) {
-		/* the job's own failure: undo its writes, forget its timers */
+	if (rc < 0)	/* the job's own failure: forget its timers */
 		while (tx->new_timers.n > ntimers)
 			timer_release(&tx->new_timers.v[--tx->new_timers.n]);
+	if (!job->savepoint)
+		return rc;
+	if (rc < 0)
 		return st->ops->rollback_savepoint(tx->conn) == STORE_OK ? rc : STORE_FAULT;
-	}
 	return st->ops->release_savepoint(tx->conn) == STORE_OK ? rc : STORE_FAULT;
 }
 

@@ -7,12 +7,17 @@
  *
  * Writes: all state changes run on the single writer thread, as jobs.  The writer
  * takes every queued job (up to STORE_BATCH_MAX), opens one transaction, runs each
- * job's apply() inside its own savepoint, commits once, and only then calls each
- * job's done().  That is group commit: one fsync for a whole batch, and a job's
- * caller learns of success only after its writes are durable.  An apply() that fails
- * (returns < 0 other than STORE_FAULT) has its own writes rolled back and the batch
- * goes on; STORE_FAULT (disk full, I/O error, lock timeout) rolls the whole batch
- * back and every job in it is done() with STORE_FAULT, so nothing is half-written.
+ * job's apply(), commits once, and only then calls each job's done().  That is group
+ * commit: one fsync for a whole batch, and a job's caller learns of success only
+ * after its writes are durable.  STORE_FAULT (disk full, I/O error, lock timeout)
+ * rolls the whole batch back and every job in it is done() with STORE_FAULT, so
+ * nothing is half-written.
+ *
+ * An apply() may also fail on its own (return < 0 other than STORE_FAULT): the batch
+ * goes on.  It must then have written nothing, unless the job sets .savepoint, which
+ * runs it inside its own savepoint so its writes are undone.  Savepoints cost two
+ * statements per job, so the hot path (events) does without: its appliers decide
+ * everything before they write.
  *
  * Reads: store_read_begin() lends a reader connection from a pool (WAL readers see
  * the last commit and never block the writer); store_read_end() returns it.
@@ -131,6 +136,7 @@ struct store_job {
 	 * or failed (rc = STORE_FAULT).  May free the job; must not block. */
 	void (*done)(struct store_job *job, int rc);
 	void *arg;
+	int savepoint;		/* undo this job's writes when apply() fails */
 	int rc;
 	struct store_job *next;	/* the queue's link; owned by the store */
 };

@@ -16,6 +16,7 @@
  * PRAGMA user_version in one transaction each.  Add a migration, never edit one.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sqlite3.h>
@@ -267,8 +268,18 @@ static void done_rows(sqlite3_stmt *st)
 	sqlite3_clear_bindings(st);
 }
 
+/* Process-wide SQLite settings, before its first use: no allocation statistics
+ * (they take a global mutex on every malloc, and nothing reads them). */
+static void sq_global_init(void)
+{
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	sqlite3_initialize();
+}
+
 static struct store_conn *sq_connect(const char *target, char **err)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, sq_global_init);
 	struct store_conn *c = xcalloc(1, sizeof(*c));
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
 	if (sqlite3_open_v2(target, &c->db, flags, NULL) != SQLITE_OK) {

@@ -147,6 +147,24 @@ void buf_addf(struct buf *b, const char *fmt, ...)
 	va_end(ap);
 }
 
+void buf_add_json_string(struct buf *b, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	buf_addc(b, '"');
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\') {
+			buf_addc(b, '\\');
+			buf_addc(b, (char)*p);
+		} else if (*p < 0x20) {
+			char esc[6] = { '\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 15] };
+			buf_add(b, esc, sizeof(esc));
+		} else {
+			buf_addc(b, (char)*p);
+		}
+	}
+	buf_addc(b, '"');
+}
+
 void buf_reset(struct buf *b)
 {
 	b->len = 0;

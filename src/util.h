@@ -46,6 +46,8 @@ void buf_adds(struct buf *b, const char *s);
 void buf_addc(struct buf *b, char c);
 void buf_addf(struct buf *b, const char *fmt, ...) PRINTF_LIKE(2, 3);
 void buf_reset(struct buf *b);
+/* Appends s as a JSON string literal, quotes included (UTF-8 passes through). */
+void buf_add_json_string(struct buf *b, const char *s);
 /* b->s, or "" when nothing was ever added. */
 const char *buf_str(const struct buf *b);
 

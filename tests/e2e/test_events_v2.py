@@ -242,3 +242,11 @@ def test_bad_input_never_crashes_the_daemon(tocsin):
         r = tocsin.post("/v2/enqueue", raw=raw, headers={"Content-Type": "application/json"})
         assert r.status == 400, raw
     assert tocsin.enqueue().status == 202
+
+
+def test_dedup_key_with_quotes_and_control_characters_is_echoed_as_valid_json(tocsin):
+    key = 'db "primary"\\replica\t\u00e9\u2603'
+    r = tocsin.enqueue(dedup=key)
+    assert r.status == 202
+    assert r.json()["dedup_key"] == key
+    assert tocsin.show(1)["alerts"][0]["dedup_key"] == key

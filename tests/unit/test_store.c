@@ -81,6 +81,7 @@ Test(store, a_failing_job_is_rolled_back_alone_within_its_batch)
 		p[i].job.apply = insert_change;
 		p[i].job.done = pending_done;
 		p[i].job.arg = (void *)names[i];
+		p[i].job.savepoint = 1;
 		store_submit(st, &p[i].job);
 	}
 	for (int i = 0; i < 3; i++)
