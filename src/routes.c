@@ -13,6 +13,7 @@
 #include "api.h"
 #include "auth.h"
 #include "ingest.h"
+#include "metrics.h"
 #include "routes.h"
 #include "banned.h"
 
@@ -28,6 +29,7 @@ static const struct route routes[] = {
 	  "Alertmanager webhook receiver" },
 	{ "GET", "/healthz", health, AUTH_NONE, "liveness" },
 	{ "GET", "/readyz", ready, AUTH_NONE, "readiness: the store answers" },
+	{ "GET", "/metrics", metrics_get, AUTH_NONE, "Prometheus metrics" },
 	{ "GET", "/api/info", api_info, AUTH_OBSERVER, "server version, zone and caller" },
 	{ "GET", "/api/incidents", api_incidents, AUTH_OBSERVER, "list incidents" },
 	{ "GET", "/api/incidents/{n}", api_incident_show, AUTH_OBSERVER,

@@ -144,3 +144,26 @@ def test_services_list_counts_open_incidents(tocsin):
 def test_test_clock_is_off_unless_enabled(tocsin):
     r = tocsin.post("/api/test/clock", {"advance": "1h"}, user="alice")
     assert r.status == 404
+
+
+def test_metrics_count_what_happened_in_prometheus_format(tocsin):
+    tocsin.enqueue(dedup="a")
+    tocsin.enqueue(dedup="a")
+    tocsin.enqueue("resolve", dedup="a")
+    tocsin.post("/v2/enqueue", {"routing_key": "nope"})
+    r = tocsin.get("/metrics", user=None)
+    assert r.status == 200
+    assert r.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+    samples = {}
+    for line in r.body.splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            samples[name] = float(value)
+    assert samples['tocsin_events_received_total{action="trigger"}'] == 2
+    assert samples['tocsin_events_received_total{action="resolve"}'] == 1
+    assert samples["tocsin_incidents_opened_total"] == 1
+    assert samples["tocsin_events_rejected_total"] == 1
+    assert samples["tocsin_store_jobs_total"] >= 3
+    # one HELP and one TYPE per family, before its samples
+    assert r.body.count("# TYPE tocsin_events_received_total counter") == 1
+    assert r.body.endswith("\n")

@@ -1,0 +1,81 @@
+/*
+ * metrics.c - the /metrics endpoint.
+ *
+ * One table, counters[], names every metric with its help text, type and where
+ * its value lives in struct server_counters; the renderer groups samples of one
+ * family under a single HELP/TYPE pair as the format requires.  To add a metric,
+ * add a counter field and a row.
+ */
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "metrics.h"
+#include "banned.h"
+
+struct metric {
+	const char *name;
+	const char *labels;	/* "" or {action="trigger"} */
+	const char *type;
+	const char *help;
+	size_t offset;		/* into struct server_counters */
+};
+
+#define C(field) offsetof(struct server_counters, field)
+
+static const struct metric counters[] = {
+	{ "tocsin_events_received_total", "{action=\"trigger\"}", "counter",
+	  "Events accepted and committed on the ingest endpoints.", C(events[0]) },
+	{ "tocsin_events_received_total", "{action=\"acknowledge\"}", "counter", NULL,
+	  C(events[1]) },
+	{ "tocsin_events_received_total", "{action=\"resolve\"}", "counter", NULL, C(events[2]) },
+	{ "tocsin_change_events_received_total", "", "counter",
+	  "Change events accepted and committed.", C(changes) },
+	{ "tocsin_events_rejected_total", "", "counter",
+	  "Requests on the ingest endpoints refused as invalid (400).", C(rejected) },
+	{ "tocsin_events_rate_limited_total", "", "counter",
+	  "Requests refused over a routing key's rate limit (429, or 403 for v1).",
+	  C(rate_limited) },
+	{ "tocsin_store_faults_total", "", "counter",
+	  "Requests answered 503 because the store could not commit.", C(store_faults) },
+	{ "tocsin_incidents_opened_total", "", "counter", "Incidents opened.",
+	  C(incidents_opened) },
+	{ "tocsin_config_reloads_total", "{result=\"ok\"}", "counter",
+	  "Configuration reloads on SIGHUP.", C(reloads) },
+	{ "tocsin_config_reloads_total", "{result=\"refused\"}", "counter", NULL,
+	  C(reload_failures) },
+};
+
+static void family(struct buf *b, const char *name, const char *type, const char *help)
+{
+	buf_addf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+void metrics_get(struct server *srv, struct http_request *req, const struct route_ctx *ctx)
+{
+	struct buf b = BUF_INIT;
+	uint64_t jobs, batches;
+	for (size_t i = 0; i < ARRAY_SIZE(counters); i++) {
+		const struct metric *m = &counters[i];
+		uint64_t v = __atomic_load_n((const uint64_t *)((const char *)&srv->counters +
+								m->offset), __ATOMIC_RELAXED);
+		if (m->help)
+			family(&b, m->name, m->type, m->help);
+		buf_addf(&b, "%s%s %llu\n", m->name, m->labels, (unsigned long long)v);
+	}
+	store_counters(srv->store, &jobs, &batches);
+	family(&b, "tocsin_store_jobs_total", "counter", "Writes committed by the store writer.");
+	buf_addf(&b, "tocsin_store_jobs_total %llu\n", (unsigned long long)jobs);
+	family(&b, "tocsin_store_commits_total", "counter",
+	       "Transactions the store writer committed (each holds a batch of writes).");
+	buf_addf(&b, "tocsin_store_commits_total %llu\n", (unsigned long long)batches);
+	family(&b, "tocsin_engine_timers_pending", "gauge",
+	       "Deadlines (ack timeouts, auto-resolves) waiting in the engine.");
+	buf_addf(&b, "tocsin_engine_timers_pending %zu\n", engine_pending(srv->engine));
+	family(&b, "tocsin_start_time_seconds", "gauge", "When this tocsin started (Unix time).");
+	buf_addf(&b, "tocsin_start_time_seconds %lld\n", (long long)(srv->started_at / 1000));
+	size_t len;
+	char *body = buf_detach(&b, &len);
+	http_reply_take(req, 200, "text/plain; version=0.0.4; charset=utf-8", body, len);
+}
