@@ -394,6 +394,7 @@ static void maint_free(void *p)
 static int maint_apply(struct tx_call *c, struct store_tx *tx)
 {
 	struct maint_data *m = c->data;
+	tx->maint_horizon = -1;
 	return tx->ops->maintenance_set(tx->conn, m->service, m->start, m->end, m->actor);
 }
 

@@ -315,7 +315,7 @@ struct http_server *http_start(const char *listen, unsigned threads, http_dispat
 				  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 				  MHD_OPTION_THREAD_POOL_SIZE, threads,
 				  MHD_OPTION_NOTIFY_COMPLETED, completed_cb, h,
-				  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(16 * 1024),
+				  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(10 * 1024),
 				  MHD_OPTION_CONNECTION_TIMEOUT, 30u,
 				  MHD_OPTION_CONNECTION_LIMIT, 4096u,
 				  MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,

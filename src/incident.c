@@ -70,12 +70,19 @@ static int log_addf(struct store_tx *tx, int64_t incident, int64_t at, const cha
 static int log_addf(struct store_tx *tx, int64_t incident, int64_t at, const char *type,
 		    const char *actor, const char *fmt, ...)
 {
+	char small[512], *msg = small;
 	va_list ap;
 	va_start(ap, fmt);
-	char *msg = xvasprintf(fmt, ap);
+	int n = vsnprintf(small, sizeof(small), fmt, ap);
 	va_end(ap);
+	if (n >= (int)sizeof(small)) {	/* long summaries: format again on the heap */
+		va_start(ap, fmt);
+		msg = xvasprintf(fmt, ap);
+		va_end(ap);
+	}
 	int rc = log_add(tx, incident, at, type, actor, msg);
-	free(msg);
+	if (msg != small)
+		free(msg);
 	return rc;
 }
 
@@ -98,6 +105,13 @@ static int add_alert(struct store_tx *tx, const struct event *ev, int64_t incide
 static int in_maintenance(struct store_tx *tx, const char *service, int64_t now,
 			  int64_t *until)
 {
+	if (tx->maint_horizon < 0 &&
+	    tx->ops->maintenance_horizon(tx->conn, &tx->maint_horizon) != STORE_OK) {
+		tx->maint_horizon = -1;
+		return STORE_FAULT;
+	}
+	if (tx->maint_horizon <= now)
+		return STORE_NOTFOUND;	/* no window is open anywhere */
 	return tx->ops->maintenance_active(tx->conn, service, now, until);
 }
 

@@ -106,8 +106,9 @@ static unsigned http_threads(void)
 	const char *env = getenv("TOCSIN_HTTP_THREADS");
 	if (env && atoi(env) > 0)
 		return (unsigned)atoi(env);
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-	return n < 2 ? 2 : (unsigned)(n > 16 ? 16 : n);
+	/* one core stays for the store writer; the others serve HTTP */
+	long n = sysconf(_SC_NPROCESSORS_ONLN) - 1;
+	return n < 1 ? 1 : (unsigned)(n > 16 ? 16 : n);
 }
 
 static int start(struct server *srv, const char *path)

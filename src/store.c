@@ -159,13 +159,14 @@ static void finish_batch(struct store *st, struct store_job *batch, int fault,
 static void *writer_main(void *arg)
 {
 	struct store *st = arg;
-	struct store_tx tx = { .ops = st->ops, .conn = st->wconn };
+	struct store_tx tx = { .ops = st->ops, .conn = st->wconn, .maint_horizon = -1 };
 	struct store_job *batch;
 
 	while ((batch = take_batch(st))) {
 		int fault = commit_batch(st, batch, &tx) == STORE_FAULT;
 		finish_batch(st, batch, fault, &tx);
 		if (fault) {
+			tx.maint_horizon = -1;	/* it may have seen rolled-back rows */
 			struct timespec pause = { 0, 50 * 1000 * 1000 };
 			nanosleep(&pause, NULL);
 		}

@@ -110,6 +110,8 @@ struct store_ops {
 
 	int (*maintenance_set)(struct store_conn *c, const char *service, int64_t start,
 			       int64_t end, const char *actor);
+	/* The latest end of any maintenance window (0 when there is none). */
+	int (*maintenance_horizon)(struct store_conn *c, int64_t *end);
 	/* STORE_FOUND and *until when service is in a window at now. */
 	int (*maintenance_active)(struct store_conn *c, const char *service, int64_t now,
 				  int64_t *until);
@@ -127,6 +129,10 @@ struct store_tx {
 	const struct store_ops *ops;
 	struct store_conn *conn;
 	struct timer_list new_timers;
+	/* No maintenance window ends after this instant (-1: unknown).  Lets the writer
+	 * skip the per-incident maintenance lookup when no window is open; whoever
+	 * adds a window sets it back to -1. */
+	int64_t maint_horizon;
 };
 
 struct store_job {

@@ -131,6 +131,7 @@ enum stmt {
 	S_TIMER_LIST,
 	S_MAINT_SET,
 	S_MAINT_ACTIVE,
+	S_MAINT_HORIZON,
 	S_PING,
 	S_COUNT
 };
@@ -195,6 +196,7 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_MAINT_SET] = "INSERT INTO maintenance (service, start_at, end_at, actor) VALUES (?1,?2,?3,?4)",
 	[S_MAINT_ACTIVE] = "SELECT max(end_at) FROM maintenance WHERE service = ?1"
 			   " AND start_at <= ?2 AND end_at > ?2",
+	[S_MAINT_HORIZON] = "SELECT coalesce(max(end_at), 0) FROM maintenance",
 	[S_PING] = "SELECT count(*) FROM sqlite_master",
 };
 
@@ -235,12 +237,12 @@ static char *col_text(sqlite3_stmt *st, int i)
 	return t ? xstrdup((const char *)t) : NULL;
 }
 
-/* Runs a statement that returns no rows; resets it whatever happens. */
+/* Runs a statement that returns no rows; resets it whatever happens.  Bindings are
+ * not cleared: every caller binds every parameter before each step. */
 static int finish(struct store_conn *c, sqlite3_stmt *st, const char *what)
 {
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
 	return rc == SQLITE_DONE ? STORE_OK : fault(c, what);
 }
 
@@ -258,14 +260,12 @@ static int step_row(struct store_conn *c, sqlite3_stmt *st, const char *what)
 	if (rc == SQLITE_ROW)
 		return STORE_FOUND;
 	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
 	return rc == SQLITE_DONE ? STORE_NOTFOUND : fault(c, what);
 }
 
 static void done_rows(sqlite3_stmt *st)
 {
 	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
 }
 
 /* Process-wide SQLite settings, before its first use: no allocation statistics
@@ -795,6 +795,19 @@ static int sq_maintenance_set(struct store_conn *c, const char *service, int64_t
 	return finish(c, st, "maintenance_set");
 }
 
+static int sq_maintenance_horizon(struct store_conn *c, int64_t *end)
+{
+	sqlite3_stmt *st = prep(c, S_MAINT_HORIZON);
+	if (!st)
+		return STORE_FAULT;
+	int rc = step_row(c, st, "maintenance_horizon");
+	if (rc != STORE_FOUND)
+		return rc == STORE_NOTFOUND ? fault(c, "maintenance_horizon") : rc;
+	*end = sqlite3_column_int64(st, 0);
+	done_rows(st);
+	return STORE_OK;
+}
+
 static int sq_maintenance_active(struct store_conn *c, const char *service, int64_t now,
 				 int64_t *until)
 {
@@ -849,5 +862,6 @@ const struct store_ops store_sqlite_ops = {
 	.timer_cancel = sq_timer_cancel,
 	.timer_list = sq_timer_list,
 	.maintenance_set = sq_maintenance_set,
+	.maintenance_horizon = sq_maintenance_horizon,
 	.maintenance_active = sq_maintenance_active,
 };
