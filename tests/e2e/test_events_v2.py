@@ -250,3 +250,20 @@ def test_dedup_key_with_quotes_and_control_characters_is_echoed_as_valid_json(to
     assert r.status == 202
     assert r.json()["dedup_key"] == key
     assert tocsin.show(1)["alerts"][0]["dedup_key"] == key
+
+
+def test_hundreds_of_slow_idle_connections_do_not_starve_real_senders(tocsin):
+    import socket
+    import time
+    idle = []
+    try:
+        for _ in range(500):
+            s = socket.create_connection(("127.0.0.1", tocsin.port))
+            s.sendall(b"POST /v2/enqueue HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n")
+            idle.append(s)
+        t0 = time.time()
+        assert tocsin.enqueue(dedup="real").status == 202
+        assert time.time() - t0 < 2
+    finally:
+        for s in idle:
+            s.close()
