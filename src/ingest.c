@@ -341,45 +341,6 @@ static const struct service *check_key(const struct config *cfg, const char *key
 	return svc;
 }
 
-const struct service *ingest_parse_v2(const json_t *doc, const struct config *cfg,
-				     struct event *ev, struct strlist *errs)
-{
-	const char *key = str_of(doc, "routing_key");
-	const struct service *svc = check_key(cfg, key, "routing_key", errs);
-	parse_v2(doc, ev, errs);
-	if (errs->n)
-		return NULL;
-	if (!ev->dedup_key)
-		ev->dedup_key = new_dedup_key();
-	ev->service = xstrdup(svc->id);
-	ev->integration = xstrdup(proto_names[PROTO_V2]);
-	return svc;
-}
-
-void ingest_v2(struct server *srv, struct http_request *req, const struct route_ctx *ctx)
-{
-	struct config *cfg = server_config(srv);
-	struct strlist errs = STRLIST_INIT;
-	struct batch *b = NULL;
-	json_t *doc = parse_body(srv, req);
-	if (!doc)
-		goto out;
-	b = batch_new(PROTO_V2, 1);
-	const struct service *svc = ingest_parse_v2(doc, cfg, &b->ev[0], &errs);
-	if (!svc)
-		reply_invalid(srv, req, &errs);
-	else if (!rate_limited(srv, req, cfg, svc, str_of(doc, "routing_key"), 1, 429)) {
-		submit(srv, req, cfg, b);
-		b = NULL;
-	}
-out:
-	if (b)
-		batch_free(b);
-	strlist_release(&errs);
-	json_decref(doc);
-	config_unref(cfg);
-}
-
 void ingest_change(struct server *srv, struct http_request *req, const struct route_ctx *ctx)
 {
 	struct config *cfg = server_config(srv);
@@ -445,22 +406,35 @@ static void parse_v1(const json_t *doc, struct event *ev, struct strlist *errs)
 	ev->details = dump_or_null(json_object_get(doc, "details"));
 }
 
-const struct service *ingest_parse_v1(const json_t *doc, const struct config *cfg,
-				     struct event *ev, struct strlist *errs)
+/* --- one event per request: Events API v2 and v1 ------------------------------ */
+
+struct single_proto {
+	enum proto proto;
+	const char *key_field;		/* where the routing key is */
+	void (*parse)(const json_t *doc, struct event *ev, struct strlist *errs);
+	int limited_status;		/* v1 says "too fast" with 403 */
+};
+
+static const struct single_proto events_v2 = { PROTO_V2, "routing_key", parse_v2, 429 };
+static const struct single_proto events_v1 = { PROTO_V1, "service_key", parse_v1, 403 };
+
+static const struct service *parse_single(const struct single_proto *p, const json_t *doc,
+					  const struct config *cfg, struct event *ev,
+					  struct strlist *errs)
 {
-	const char *key = str_of(doc, "service_key");
-	const struct service *svc = check_key(cfg, key, "service_key", errs);
-	parse_v1(doc, ev, errs);
+	const struct service *svc = check_key(cfg, str_of(doc, p->key_field), p->key_field, errs);
+	p->parse(doc, ev, errs);
 	if (errs->n)
 		return NULL;
 	if (!ev->dedup_key)
 		ev->dedup_key = new_dedup_key();
 	ev->service = xstrdup(svc->id);
-	ev->integration = xstrdup(proto_names[PROTO_V1]);
+	ev->integration = xstrdup(proto_names[p->proto]);
 	return svc;
 }
 
-void ingest_v1(struct server *srv, struct http_request *req, const struct route_ctx *ctx)
+static void ingest_single(const struct single_proto *p, struct server *srv,
+			  struct http_request *req)
 {
 	struct config *cfg = server_config(srv);
 	struct strlist errs = STRLIST_INIT;
@@ -468,11 +442,12 @@ void ingest_v1(struct server *srv, struct http_request *req, const struct route_
 	json_t *doc = parse_body(srv, req);
 	if (!doc)
 		goto out;
-	b = batch_new(PROTO_V1, 1);
-	const struct service *svc = ingest_parse_v1(doc, cfg, &b->ev[0], &errs);
+	b = batch_new(p->proto, 1);
+	const struct service *svc = parse_single(p, doc, cfg, &b->ev[0], &errs);
 	if (!svc)
 		reply_invalid(srv, req, &errs);
-	else if (!rate_limited(srv, req, cfg, svc, str_of(doc, "service_key"), 1, 403)) {
+	else if (!rate_limited(srv, req, cfg, svc, str_of(doc, p->key_field), 1,
+			       p->limited_status)) {
 		submit(srv, req, cfg, b);
 		b = NULL;
 	}
@@ -482,6 +457,28 @@ out:
 	strlist_release(&errs);
 	json_decref(doc);
 	config_unref(cfg);
+}
+
+const struct service *ingest_parse_v2(const json_t *doc, const struct config *cfg,
+				     struct event *ev, struct strlist *errs)
+{
+	return parse_single(&events_v2, doc, cfg, ev, errs);
+}
+
+const struct service *ingest_parse_v1(const json_t *doc, const struct config *cfg,
+				     struct event *ev, struct strlist *errs)
+{
+	return parse_single(&events_v1, doc, cfg, ev, errs);
+}
+
+void ingest_v2(struct server *srv, struct http_request *req, const struct route_ctx *ctx)
+{
+	ingest_single(&events_v2, srv, req);
+}
+
+void ingest_v1(struct server *srv, struct http_request *req, const struct route_ctx *ctx)
+{
+	ingest_single(&events_v1, srv, req);
 }
 
 /* --- Alertmanager webhook ---------------------------------------------------- */
