@@ -151,30 +151,66 @@ out:
 	incident_list_release(&l);
 }
 
+/* Change events of the service from this long before the incident until it
+ * resolved are shown on its timeline: "what changed before this?" */
+#define CHANGE_LOOKBACK MS_PER_HOUR
+#define CHANGES_SHOWN 20
+
+/* The timeline: log entries and the service's change events, merged by time. */
+static json_t *timeline_json(const struct log_list *ll, const struct change_list *cl)
+{
+	json_t *out = json_array();
+	size_t i = 0, j = cl->n;	/* changes come newest first: walk them backwards */
+	while (i < ll->n || j > 0) {
+		if (j > 0 && (i == ll->n || cl->v[j - 1].at <= ll->v[i].at)) {
+			const struct change_event *ch = &cl->v[--j];
+			json_array_append_new(out, json_pack("{s:o, s:s, s:s, s:s}", "at",
+							     iso_or_null(ch->at), "type", "change",
+							     "actor", ch->source ? ch->source : "change_events",
+							     "message", ch->summary));
+		} else {
+			json_array_append_new(out, log_json(&ll->v[i++]));
+		}
+	}
+	return out;
+}
+
+/* Reads what `show` needs; STORE_FOUND, STORE_NOTFOUND or STORE_FAULT. */
+static int read_incident_all(const struct store_ops *ops, struct store_conn *c, int64_t n,
+			     struct incident *inc, struct alert_list *al, struct log_list *ll,
+			     struct change_list *cl)
+{
+	int rc = ops->incident_get(c, n, inc);
+	if (rc != STORE_FOUND)
+		return rc;
+	int64_t until = inc->resolved_at ? inc->resolved_at : clock_now_ms();
+	if (ops->alert_list(c, n, al) != STORE_OK || ops->log_list(c, n, ll) != STORE_OK ||
+	    ops->change_list(c, inc->service, inc->created_at - CHANGE_LOOKBACK, until,
+			     CHANGES_SHOWN, cl) != STORE_OK)
+		return STORE_FAULT;
+	return STORE_FOUND;
+}
+
 /* The incident with its alerts and timeline, or NULL (replied 404/503). */
 static json_t *read_shown(struct server *srv, struct http_request *req, int64_t n)
 {
-	const struct store_ops *ops = store_ops(srv->store);
 	struct incident inc = { 0 };
 	struct alert_list al = { 0 };
 	struct log_list ll = { 0 };
+	struct change_list cl = { 0 };
 	json_t *doc = NULL;
 	struct store_conn *c = reader(srv, req);
 	if (!c)
 		return NULL;
-	int rc = ops->incident_get(c, n, &inc);
-	if (rc == STORE_FOUND && (rc = ops->alert_list(c, n, &al)) == STORE_OK)
-		rc = ops->log_list(c, n, &ll) == STORE_OK ? STORE_FOUND : STORE_FAULT;
+	int rc = read_incident_all(store_ops(srv->store), c, n, &inc, &al, &ll, &cl);
 	store_read_end(srv->store, c);
 	if (rc == STORE_FOUND) {
 		doc = incident_json(&inc);
-		json_t *a = json_array(), *l = json_array();
+		json_t *a = json_array();
 		for (size_t i = 0; i < al.n; i++)
 			json_array_append_new(a, alert_json(&al.v[i]));
-		for (size_t i = 0; i < ll.n; i++)
-			json_array_append_new(l, log_json(&ll.v[i]));
 		json_object_set_new(doc, "alerts", a);
-		json_object_set_new(doc, "log", l);
+		json_object_set_new(doc, "log", timeline_json(&ll, &cl));
 	} else if (rc == STORE_NOTFOUND) {
 		char *why = xasprintf("no incident #%lld", (long long)n);
 		http_reply_error(req, 404, "not found", why);
@@ -185,6 +221,7 @@ static json_t *read_shown(struct server *srv, struct http_request *req, int64_t 
 	incident_release(&inc);
 	alert_list_release(&al);
 	log_list_release(&ll);
+	change_list_release(&cl);
 	return doc;
 }
 

@@ -164,3 +164,19 @@ def test_alertmanager_031_custom_shapes_and_unknown_key(tocsin):
     assert r.json()["errors"] == ["'alerts' is missing or not an array"]
     r = tocsin.post(am_path(), {"alerts": [{"status": "firing"}]})
     assert r.json()["errors"] == ["'alerts[0].labels' is missing or not an object"]
+
+
+def test_timeline_shows_what_changed_before_the_incident(tocsin):
+    def change(summary, key=WEB_KEY):
+        r = tocsin.post("/v2/change/enqueue", {"routing_key": key,
+                                               "payload": {"summary": summary, "source": "ci"}})
+        assert r.status == 202
+    change("deploy #219")
+    change("schema migration on db", key=DB_KEY)     # another service: not shown
+    tocsin.enqueue(dedup="k", summary="checkout errors")
+    change("rollback to #218")
+    log = tocsin.show(1)["log"]
+    assert [(e["type"], e["message"]) for e in log if e["type"] == "change"] == [
+        ("change", "deploy #219"), ("change", "rollback to #218")]
+    assert [e["type"] for e in log] == ["change", "trigger", "change"]
+    assert log[0]["actor"] == "ci"
