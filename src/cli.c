@@ -689,25 +689,32 @@ out:
 
 /* ------------------------------------------------------------------ incident actions */
 
+/* Calls METHOD /api/incidents/N[/verb] for the command's first argument; sets *n. */
+static int incident_call(const struct cli_args *a, const char *method, const char *verb,
+			 json_t *body, struct client_response *resp, json_t **answer,
+			 long long *n)
+{
+	int rc = incident_arg(a, a->pos[0], n);
+	if (rc != CLI_OK)
+		return rc;
+	char *path = verb ? xasprintf("/api/incidents/%lld/%s", *n, verb)
+			  : xasprintf("/api/incidents/%lld", *n);
+	rc = cli_call(method, path, body, 1, resp, answer);
+	free(path);
+	return rc;
+}
+
 /* POST /api/incidents/N/verb with body (may be NULL); prints "#N done". */
 static int incident_post(const struct cli_args *a, const char *verb, json_t *body,
 			 const char *done)
 {
 	struct client_response resp;
-	char *path = NULL;
 	long long n = 0;
-	int rc;
 
 	client_response_init(&resp);
-	rc = incident_arg(a, a->pos[0], &n);
-	if (rc != CLI_OK)
-		goto out;
-	path = xasprintf("/api/incidents/%lld/%s", n, verb);
-	rc = cli_call("POST", path, body, 1, &resp, NULL);
+	int rc = incident_call(a, "POST", verb, body, &resp, NULL, &n);
 	if (rc == CLI_OK)
 		printf("#%lld %s\n", n, done);
-out:
-	free(path);
 	client_response_release(&resp);
 	return rc;
 }
@@ -896,16 +903,10 @@ static int cmd_show(const struct cli_args *a)
 {
 	struct client_response resp;
 	json_t *answer = NULL;
-	char *path = NULL;
 	long long n = 0;
-	int rc;
 
 	client_response_init(&resp);
-	rc = incident_arg(a, a->pos[0], &n);
-	if (rc != CLI_OK)
-		goto out;
-	path = xasprintf("/api/incidents/%lld", n);
-	rc = cli_call("GET", path, NULL, 1, &resp, &answer);
+	int rc = incident_call(a, "GET", NULL, NULL, &resp, &answer, &n);
 	if (rc != CLI_OK)
 		goto out;
 	if (opt(a, "json")) {
@@ -917,7 +918,6 @@ static int cmd_show(const struct cli_args *a)
 	}
 out:
 	json_decref(answer);
-	free(path);
 	client_response_release(&resp);
 	return rc;
 }

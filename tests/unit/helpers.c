@@ -32,6 +32,11 @@ struct store *test_store(char **dir, char **path)
 void test_store_close(struct store *st, char *dir, char *path)
 {
 	store_free(st);
+	test_remove(dir, path);
+}
+
+void test_remove(char *dir, char *path)
+{
 	char *cmd = xasprintf("rm -rf '%s'", dir);
 	cr_assert_eq(system(cmd), 0);
 	free(cmd);

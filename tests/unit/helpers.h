@@ -9,5 +9,7 @@ struct config *test_config(const char *yaml);
 /* A fresh SQLite store in a new temporary directory; *dir is the caller's to free. */
 struct store *test_store(char **dir, char **path);
 void test_store_close(struct store *st, char *dir, char *path);
+/* Removes a test directory and frees dir and path. */
+void test_remove(char *dir, char *path);
 
 #endif

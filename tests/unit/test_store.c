@@ -40,11 +40,7 @@ Test(store, refuses_a_store_from_a_newer_tocsin)
 	cr_assert_null(store_open(path, NULL, &err));
 	cr_assert(strstr(err, "newer than this tocsin"), "%s", err);
 	free(err);
-	char *cmd = xasprintf("rm -rf '%s'", dir);
-	cr_assert_eq(system(cmd), 0);
-	free(cmd);
-	free(dir);
-	free(path);
+	test_remove(dir, path);
 }
 
 static int insert_change(struct store_tx *tx, struct store_job *job)
