@@ -115,6 +115,27 @@ static const struct cli_option maintenance_opts[] = {
 	{ .name = NULL },
 };
 
+static const struct cli_option oncall_opts[] = {
+	{ .name = "schedule" },
+	{ .name = "policy" },
+	{ .name = "at" },
+	{ .name = "json", .flag = 1 },
+	{ .name = NULL },
+};
+
+static const struct cli_option shifts_opts[] = {
+	{ .name = "from", .required = 1 },
+	{ .name = "to", .required = 1 },
+	{ .name = "json", .flag = 1 },
+	{ .name = NULL },
+};
+
+static const struct cli_option override_opts[] = {
+	{ .name = "from", .required = 1 },
+	{ .name = "to", .required = 1 },
+	{ .name = NULL },
+};
+
 static int cmd_serve(const struct cli_args *a);
 static int cmd_config_check(const struct cli_args *a);
 static int cmd_token_create(const struct cli_args *a);
@@ -125,6 +146,11 @@ static int cmd_severity(const struct cli_args *a);
 static int cmd_incidents(const struct cli_args *a);
 static int cmd_show(const struct cli_args *a);
 static int cmd_maintenance(const struct cli_args *a);
+static int cmd_oncall(const struct cli_args *a);
+static int cmd_shifts(const struct cli_args *a);
+static int cmd_override(const struct cli_args *a);
+static int cmd_override_remove(const struct cli_args *a);
+static int cmd_overrides(const struct cli_args *a);
 static int cmd_help(const struct cli_args *a);
 static int cmd_version(const struct cli_args *a);
 
@@ -164,6 +190,21 @@ static const struct cli_command commands[] = {
 	{ .name = "maintenance", .run = cmd_maintenance, .opts = maintenance_opts,
 	  .min_pos = 1, .max_pos = 1, .usage = "maintenance SERVICE --for 2h",
 	  .help = "events are kept but nobody is paged for a while" },
+	{ .name = "oncall", .run = cmd_oncall, .opts = oncall_opts,
+	  .usage = "oncall [--schedule S | --policy P] [--at TIME] [--json]",
+	  .help = "who is on call now (or at TIME), per schedule or per policy level" },
+	{ .name = "shifts", .run = cmd_shifts, .opts = shifts_opts, .min_pos = 1, .max_pos = 1,
+	  .usage = "shifts SCHEDULE --from TIME --to TIME [--json]",
+	  .help = "the final shifts of a schedule, gaps included (at most 366 days)" },
+	{ .name = "override remove", .run = cmd_override_remove, .min_pos = 2, .max_pos = 2,
+	  .usage = "override remove SCHEDULE ID",
+	  .help = "remove an override" },
+	{ .name = "override", .run = cmd_override, .opts = override_opts, .min_pos = 2,
+	  .max_pos = 2, .usage = "override SCHEDULE USER --from TIME --to TIME",
+	  .help = "put USER on call for SCHEDULE in place of whoever is" },
+	{ .name = "overrides", .run = cmd_overrides, .opts = json_opts, .min_pos = 1,
+	  .max_pos = 1, .usage = "overrides SCHEDULE [--json]",
+	  .help = "a schedule's current and future overrides" },
 	{ .name = "help", .run = cmd_help, .max_pos = -1, .usage = "help [COMMAND]",
 	  .help = "this list, or one command's usage" },
 	{ .name = "version", .run = cmd_version, .usage = "version",
@@ -778,23 +819,24 @@ static const struct column incident_columns[] = {
 /* Options of `tocsin incidents` passed on as query arguments of the same name. */
 static const char *const incident_filters[] = { "status", "service", "limit" };
 
-static char *incidents_path(const struct cli_args *a)
+/* path?name=value&... for the options named that are set. */
+static char *path_with(const struct cli_args *a, const char *path, const char *const *names,
+		       size_t n)
 {
-	struct buf path = BUF_INIT;
-	const char *v;
+	struct buf b = BUF_INIT;
 	char sep = '?';
-	size_t i;
-
-	buf_adds(&path, "/api/incidents");
-	for (i = 0; i < ARRAY_SIZE(incident_filters); i++) {
-		if (!(v = opt(a, incident_filters[i])))
+	buf_adds(&b, path);
+	for (size_t i = 0; i < n; i++) {
+		const char *v = opt(a, names[i]);
+		if (!v)
 			continue;
-		buf_addf(&path, "%c%s=", sep, incident_filters[i]);
-		client_escape(&path, v);
+		buf_addf(&b, "%c%s=", sep, names[i]);
+		client_escape(&b, v);
 		sep = '&';
 	}
-	return buf_detach(&path, NULL);
+	return buf_detach(&b, NULL);
 }
+
 
 static void print_json(json_t *v)
 {
@@ -802,40 +844,47 @@ static void print_json(json_t *v)
 	fputc('\n', stdout);
 }
 
-static int cmd_incidents(const struct cli_args *a)
+/* GETs path and prints its array member key: as JSON with --json, else as a table
+ * of cols (or `empty` when there is nothing). */
+static int list_command(const struct cli_args *a, const char *path, const char *key,
+			const struct column *cols, size_t ncols, const char *empty)
 {
-	const char *limit = opt(a, "limit");
 	struct client_response resp;
 	json_t *answer = NULL, *list;
-	char *path = NULL;
-	long long n = 0;
-	int rc;
 
 	client_response_init(&resp);
-	if (limit && parse_count(limit, &n) < 0) {
-		rc = usage_error(a->cmd, "limit '%s' is not a positive number", limit);
-		goto out;
-	}
-	path = incidents_path(a);
-	rc = cli_call("GET", path, NULL, 1, &resp, &answer);
+	int rc = cli_call("GET", path, NULL, 1, &resp, &answer);
 	if (rc != CLI_OK)
 		goto out;
-	list = json_object_get(answer, "incidents");
+	list = json_object_get(answer, key);
 	if (!json_is_array(list)) {
-		cli_error("unexpected answer from tocsin: no incidents array");
+		cli_error("unexpected answer from tocsin: no %s array", key);
 		rc = CLI_FAIL;
 	} else if (opt(a, "json")) {
 		print_json(list);
 	} else if (json_array_size(list) == 0) {
-		printf("no incidents\n");
+		printf("%s\n", empty);
 	} else {
-		print_rows(incident_columns, ARRAY_SIZE(incident_columns), list,
-			   answer_zone(&resp), 1, "");
+		print_rows(cols, ncols, list, answer_zone(&resp), 1, "");
 	}
 out:
 	json_decref(answer);
-	free(path);
 	client_response_release(&resp);
+	return rc;
+}
+
+static int cmd_incidents(const struct cli_args *a)
+{
+	const char *limit = opt(a, "limit");
+	long long n = 0;
+
+	if (limit && parse_count(limit, &n) < 0)
+		return usage_error(a->cmd, "limit '%s' is not a positive number", limit);
+	char *path = path_with(a, "/api/incidents", incident_filters,
+			       ARRAY_SIZE(incident_filters));
+	int rc = list_command(a, path, "incidents", incident_columns,
+			      ARRAY_SIZE(incident_columns), "no incidents");
+	free(path);
 	return rc;
 }
 
@@ -956,6 +1005,151 @@ out:
 	json_decref(body);
 	buf_release(&path);
 	client_response_release(&resp);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ on call */
+
+/* Checks that an option holds an ISO 8601 time; a usage error when it does not. */
+static int time_opt(const struct cli_args *a, const char *name)
+{
+	const char *v = opt(a, name);
+	int64_t ms;
+	if (!v || iso_parse(v, &ms) == 0)
+		return CLI_OK;
+	return usage_error(a->cmd, "--%s '%s' is not a time like 2026-11-22T09:00:00Z", name, v);
+}
+
+static const struct column oncall_columns[] = {
+	{ .header = "SCHEDULE", .key = "schedule" },
+	{ .header = "LEVEL", .key = "level", .right = 1 },
+	{ .header = "USER", .key = "user" },
+	{ .header = "FROM", .key = "start", .kind = CELL_TIME },
+	{ .header = "UNTIL", .key = "end", .kind = CELL_TIME },
+};
+
+static int cmd_oncall(const struct cli_args *a)
+{
+	static const char *const params[] = { "schedule", "policy", "at" };
+	if (opt(a, "schedule") && opt(a, "policy"))
+		return usage_error(a->cmd, "give --schedule or --policy, not both");
+	int rc = time_opt(a, "at");
+	if (rc != CLI_OK)
+		return rc;
+	char *path = path_with(a, "/api/oncall", params, ARRAY_SIZE(params));
+	size_t ncols = ARRAY_SIZE(oncall_columns);
+	const struct column *cols = oncall_columns;
+	if (!opt(a, "policy")) {	/* no levels to show */
+		static const struct column plain[] = {
+			{ .header = "SCHEDULE", .key = "schedule" },
+			{ .header = "USER", .key = "user" },
+			{ .header = "FROM", .key = "start", .kind = CELL_TIME },
+			{ .header = "UNTIL", .key = "end", .kind = CELL_TIME },
+		};
+		cols = plain;
+		ncols = ARRAY_SIZE(plain);
+	}
+	rc = list_command(a, path, "oncall", cols, ncols, "no schedules");
+	free(path);
+	return rc;
+}
+
+static const struct column shift_columns[] = {
+	{ .header = "FROM", .key = "start", .kind = CELL_TIME },
+	{ .header = "UNTIL", .key = "end", .kind = CELL_TIME },
+	{ .header = "USER", .key = "user" },
+};
+
+static int cmd_shifts(const struct cli_args *a)
+{
+	static const char *const params[] = { "from", "to" };
+	int rc = time_opt(a, "from");
+	if (rc == CLI_OK)
+		rc = time_opt(a, "to");
+	if (rc != CLI_OK)
+		return rc;
+	struct buf base = BUF_INIT;
+	buf_adds(&base, "/api/schedules/");
+	client_escape(&base, a->pos[0]);
+	buf_adds(&base, "/shifts");
+	char *path = path_with(a, buf_str(&base), params, ARRAY_SIZE(params));
+	rc = list_command(a, path, "shifts", shift_columns, ARRAY_SIZE(shift_columns),
+			  "no shifts");
+	free(path);
+	buf_release(&base);
+	return rc;
+}
+
+/* "/api/schedules/S/overrides" with S escaped, plus suffix. */
+static char *overrides_path(const char *schedule, const char *suffix)
+{
+	struct buf b = BUF_INIT;
+	buf_adds(&b, "/api/schedules/");
+	client_escape(&b, schedule);
+	buf_adds(&b, "/overrides");
+	buf_adds(&b, suffix);
+	return buf_detach(&b, NULL);
+}
+
+static int cmd_override(const struct cli_args *a)
+{
+	struct client_response resp;
+	json_t *answer = NULL;
+	int rc = time_opt(a, "from");
+	if (rc == CLI_OK)
+		rc = time_opt(a, "to");
+	if (rc != CLI_OK)
+		return rc;
+	client_response_init(&resp);
+	char *path = overrides_path(a->pos[0], "");
+	json_t *body = json_pack("{s:s, s:s, s:s}", "user", a->pos[1], "start", opt(a, "from"),
+				 "end", opt(a, "to"));
+	rc = cli_call("POST", path, body, 1, &resp, &answer);
+	if (rc == CLI_OK) {
+		json_t *o = json_object_get(answer, "override");
+		printf("override #%lld: %s on call for %s\n",
+		       (long long)json_integer_value(json_object_get(o, "id")), a->pos[1],
+		       a->pos[0]);
+	}
+	json_decref(body);
+	json_decref(answer);
+	free(path);
+	client_response_release(&resp);
+	return rc;
+}
+
+static int cmd_override_remove(const struct cli_args *a)
+{
+	struct client_response resp;
+	long long id = 0;
+	if (parse_count(a->pos[1], &id) < 0)
+		return usage_error(a->cmd, "override id '%s' is not a number", a->pos[1]);
+	client_response_init(&resp);
+	char *suffix = xasprintf("/%lld", id);
+	char *path = overrides_path(a->pos[0], suffix);
+	int rc = cli_call("DELETE", path, NULL, 1, &resp, NULL);
+	if (rc == CLI_OK)
+		printf("override #%lld removed\n", id);
+	free(suffix);
+	free(path);
+	client_response_release(&resp);
+	return rc;
+}
+
+static const struct column override_columns[] = {
+	{ .header = "ID", .key = "id", .right = 1 },
+	{ .header = "USER", .key = "user" },
+	{ .header = "FROM", .key = "start", .kind = CELL_TIME },
+	{ .header = "UNTIL", .key = "end", .kind = CELL_TIME },
+	{ .header = "BY", .key = "created_by" },
+};
+
+static int cmd_overrides(const struct cli_args *a)
+{
+	char *path = overrides_path(a->pos[0], "");
+	int rc = list_command(a, path, "overrides", override_columns,
+			      ARRAY_SIZE(override_columns), "no overrides");
+	free(path);
 	return rc;
 }
 

@@ -52,6 +52,14 @@ void timer_release(struct timer *t)
 	memset(t, 0, sizeof(*t));
 }
 
+void override_release(struct override *o)
+{
+	free(o->schedule);
+	free(o->user);
+	free(o->created_by);
+	memset(o, 0, sizeof(*o));
+}
+
 static void *list_add(void **v, size_t *n, size_t *cap, size_t size)
 {
 	if (*n == *cap) {
@@ -81,6 +89,7 @@ LIST_FUNCS(alert_list, struct alert, alert_release)
 LIST_FUNCS(log_list, struct log_entry, log_entry_release)
 LIST_FUNCS(change_list, struct change_event, change_release)
 LIST_FUNCS(timer_list, struct timer, timer_release)
+LIST_FUNCS(override_list, struct override, override_release)
 
 static const char *const status_names[] = {
 	[INC_TRIGGERED] = "triggered",

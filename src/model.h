@@ -75,6 +75,17 @@ struct timer {
 	int64_t due;
 };
 
+/* An on-call override: user replaces whoever the schedule's layers give in
+ * [start, end).  Where overrides overlap, the one created last wins (ties: higher id). */
+struct override {
+	int64_t id;
+	char *schedule;
+	char *user;
+	int64_t start, end;
+	int64_t created_at;
+	char *created_by;
+};
+
 /* A growable list of records; release with the matching *_list_release(). */
 #define MODEL_LIST(name, type) \
 	struct name {          \
@@ -87,12 +98,14 @@ MODEL_LIST(alert_list, struct alert);
 MODEL_LIST(log_list, struct log_entry);
 MODEL_LIST(change_list, struct change_event);
 MODEL_LIST(timer_list, struct timer);
+MODEL_LIST(override_list, struct override);
 
 void incident_release(struct incident *i);
 void alert_release(struct alert *a);
 void log_entry_release(struct log_entry *e);
 void change_release(struct change_event *c);
 void timer_release(struct timer *t);
+void override_release(struct override *o);
 
 /* Appends a zeroed record and returns it. */
 struct incident *incident_list_add(struct incident_list *l);
@@ -100,11 +113,13 @@ struct alert *alert_list_add(struct alert_list *l);
 struct log_entry *log_list_add(struct log_list *l);
 struct change_event *change_list_add(struct change_list *l);
 struct timer *timer_list_add(struct timer_list *l);
+struct override *override_list_add(struct override_list *l);
 void incident_list_release(struct incident_list *l);
 void alert_list_release(struct alert_list *l);
 void log_list_release(struct log_list *l);
 void change_list_release(struct change_list *l);
 void timer_list_release(struct timer_list *l);
+void override_list_release(struct override_list *l);
 
 const char *incident_status_name(enum incident_status s);
 int incident_status_parse(const char *s, enum incident_status *out);

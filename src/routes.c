@@ -14,6 +14,7 @@
 #include "auth.h"
 #include "ingest.h"
 #include "metrics.h"
+#include "oncall.h"
 #include "routes.h"
 #include "banned.h"
 
@@ -43,6 +44,15 @@ static const struct route routes[] = {
 	{ "POST", "/api/services/{id}/maintenance", api_maintenance, AUTH_RESPONDER,
 	  "start a maintenance window" },
 	{ "GET", "/api/changes", api_changes, AUTH_OBSERVER, "change events" },
+	{ "GET", "/api/oncall", oncall_get, AUTH_OBSERVER, "who is on call" },
+	{ "GET", "/api/schedules/{id}/shifts", oncall_shifts, AUTH_OBSERVER,
+	  "a schedule's shifts over a window" },
+	{ "GET", "/api/schedules/{id}/overrides", oncall_overrides, AUTH_OBSERVER,
+	  "a schedule's current and future overrides" },
+	{ "POST", "/api/schedules/{id}/overrides", oncall_override_add, AUTH_RESPONDER,
+	  "add an override" },
+	{ "DELETE", "/api/schedules/{id}/overrides/{n}", oncall_override_delete, AUTH_RESPONDER,
+	  "remove an override" },
 	{ "POST", "/api/tokens", api_token_create, AUTH_ADMIN, "mint a token for a user" },
 	{ "POST", "/api/test/clock", api_test_clock, AUTH_ADMIN,
 	  "move the test clock (TOCSIN_TEST_CLOCK=1 only)" },

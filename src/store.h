@@ -108,6 +108,13 @@ struct store_ops {
 	int (*timer_cancel)(struct store_conn *c, int64_t incident, const char *kind);
 	int (*timer_list)(struct store_conn *c, struct timer_list *out);
 
+	int (*override_insert)(struct store_conn *c, struct override *o);	/* sets id */
+	/* Overrides of schedule (NULL: all) that overlap [from, to), oldest first. */
+	int (*override_list)(struct store_conn *c, const char *schedule, int64_t from, int64_t to,
+			     struct override_list *out);
+	/* STORE_FOUND when the override existed (and is gone), else STORE_NOTFOUND. */
+	int (*override_delete)(struct store_conn *c, const char *schedule, int64_t id);
+
 	int (*maintenance_set)(struct store_conn *c, const char *service, int64_t start,
 			       int64_t end, const char *actor);
 	/* The latest end of any maintenance window (0 when there is none). */

@@ -96,6 +96,16 @@ static const char *const migrations[] = {
 	" end_at INTEGER NOT NULL,"
 	" actor TEXT NOT NULL);"
 	"CREATE INDEX maintenance_service ON maintenance(service, end_at);",
+	/* 2: on-call overrides */
+	"CREATE TABLE overrides ("
+	" id INTEGER PRIMARY KEY,"
+	" schedule TEXT NOT NULL,"
+	" user TEXT NOT NULL,"
+	" start_at INTEGER NOT NULL,"
+	" end_at INTEGER NOT NULL,"
+	" created_at INTEGER NOT NULL,"
+	" created_by TEXT NOT NULL);"
+	"CREATE INDEX overrides_schedule ON overrides(schedule, end_at);",
 };
 
 enum stmt {
@@ -132,6 +142,10 @@ enum stmt {
 	S_MAINT_SET,
 	S_MAINT_ACTIVE,
 	S_MAINT_HORIZON,
+	S_OVERRIDE_INSERT,
+	S_OVERRIDE_LIST,
+	S_OVERRIDE_LIST_ALL,
+	S_OVERRIDE_DELETE,
 	S_PING,
 	S_COUNT
 };
@@ -197,6 +211,15 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_MAINT_ACTIVE] = "SELECT max(end_at) FROM maintenance WHERE service = ?1"
 			   " AND start_at <= ?2 AND end_at > ?2",
 	[S_MAINT_HORIZON] = "SELECT coalesce(max(end_at), 0) FROM maintenance",
+	[S_OVERRIDE_INSERT] = "INSERT INTO overrides (schedule, user, start_at, end_at, created_at,"
+			      " created_by) VALUES (?1,?2,?3,?4,?5,?6)",
+	[S_OVERRIDE_LIST] = "SELECT id, schedule, user, start_at, end_at, created_at, created_by"
+			    " FROM overrides WHERE schedule = ?1 AND end_at > ?2 AND start_at < ?3"
+			    " ORDER BY created_at, id",
+	[S_OVERRIDE_LIST_ALL] = "SELECT id, schedule, user, start_at, end_at, created_at, created_by"
+				" FROM overrides WHERE end_at > ?2 AND start_at < ?3"
+				" ORDER BY created_at, id",
+	[S_OVERRIDE_DELETE] = "DELETE FROM overrides WHERE schedule = ?1 AND id = ?2",
 	[S_PING] = "SELECT count(*) FROM sqlite_master",
 };
 
@@ -826,6 +849,59 @@ static int sq_maintenance_active(struct store_conn *c, const char *service, int6
 	return active ? STORE_FOUND : STORE_NOTFOUND;
 }
 
+static int sq_override_insert(struct store_conn *c, struct override *o)
+{
+	sqlite3_stmt *st = prep(c, S_OVERRIDE_INSERT);
+	if (!st)
+		return STORE_FAULT;
+	bind_text(st, 1, o->schedule);
+	bind_text(st, 2, o->user);
+	sqlite3_bind_int64(st, 3, o->start);
+	sqlite3_bind_int64(st, 4, o->end);
+	sqlite3_bind_int64(st, 5, o->created_at);
+	bind_text(st, 6, o->created_by);
+	int rc = finish(c, st, "override_insert");
+	if (rc == STORE_OK)
+		o->id = sqlite3_last_insert_rowid(c->db);
+	return rc;
+}
+
+static int sq_override_list(struct store_conn *c, const char *schedule, int64_t from,
+			    int64_t to, struct override_list *out)
+{
+	sqlite3_stmt *st = prep(c, schedule ? S_OVERRIDE_LIST : S_OVERRIDE_LIST_ALL);
+	int rc;
+	if (!st)
+		return STORE_FAULT;
+	bind_text(st, 1, schedule);
+	sqlite3_bind_int64(st, 2, from);
+	sqlite3_bind_int64(st, 3, to);
+	while ((rc = step_row(c, st, "override_list")) == STORE_FOUND) {
+		struct override *o = override_list_add(out);
+		o->id = sqlite3_column_int64(st, 0);
+		o->schedule = col_text(st, 1);
+		o->user = col_text(st, 2);
+		o->start = sqlite3_column_int64(st, 3);
+		o->end = sqlite3_column_int64(st, 4);
+		o->created_at = sqlite3_column_int64(st, 5);
+		o->created_by = col_text(st, 6);
+	}
+	return rc;
+}
+
+static int sq_override_delete(struct store_conn *c, const char *schedule, int64_t id)
+{
+	sqlite3_stmt *st = prep(c, S_OVERRIDE_DELETE);
+	if (!st)
+		return STORE_FAULT;
+	bind_text(st, 1, schedule);
+	sqlite3_bind_int64(st, 2, id);
+	int rc = finish(c, st, "override_delete");
+	if (rc != STORE_OK)
+		return rc;
+	return sqlite3_changes(c->db) ? STORE_FOUND : STORE_NOTFOUND;
+}
+
 const struct store_ops store_sqlite_ops = {
 	.name = "sqlite",
 	.connect = sq_connect,
@@ -861,6 +937,9 @@ const struct store_ops store_sqlite_ops = {
 	.timer_delete = sq_timer_delete,
 	.timer_cancel = sq_timer_cancel,
 	.timer_list = sq_timer_list,
+	.override_insert = sq_override_insert,
+	.override_list = sq_override_list,
+	.override_delete = sq_override_delete,
 	.maintenance_set = sq_maintenance_set,
 	.maintenance_horizon = sq_maintenance_horizon,
 	.maintenance_active = sq_maintenance_active,

@@ -321,12 +321,34 @@ int walltime_parse(const char *s, struct walltime *wt)
 
 /* ---- zones ---- */
 
+/*
+ * libical finds a builtin zone by a linear search of its ~600 names (about 1 us);
+ * the on-call lookup converts several times per call in one zone, so each thread
+ * remembers its last answer.  Builtin zones live as long as the process.
+ */
+static icaltimezone *zone_lookup(const char *name)
+{
+	static _Thread_local struct {
+		char name[64];
+		icaltimezone *z;
+	} last;
+
+	if (last.z && !strcmp(last.name, name))
+		return last.z;
+	icaltimezone *z = icaltimezone_get_builtin_timezone(name);
+	if (z && strlen(name) < sizeof(last.name)) {
+		memcpy(last.name, name, strlen(name) + 1);
+		last.z = z;
+	}
+	return z;
+}
+
 static icaltimezone *zone_get(const char *name)
 {
 	icaltimezone *z = NULL;
 
 	if (name && *name)
-		z = icaltimezone_get_builtin_timezone(name);
+		z = zone_lookup(name);
 	return z ? z : icaltimezone_get_utc_timezone();
 }
 
@@ -426,4 +448,36 @@ int64_t walltime_to_ms(const struct walltime *wt, const char *tz)
 	else if (ok_after)
 		t = after;
 	return t * MS_PER_SEC;
+}
+
+/* ---- naive wall-clock arithmetic ---- */
+
+int64_t walltime_to_naive(const struct walltime *wt)
+{
+	return sec_from_walltime(wt);
+}
+
+void walltime_from_naive(int64_t sec, struct walltime *wt)
+{
+	struct civil c;
+
+	civil_from_sec(sec, &c);
+	*wt = (struct walltime){ (int)c.year, c.month, c.day, c.hour, c.minute, c.second };
+}
+
+int walltime_month_days(int year, int month)
+{
+	return days_in_month(year, month);
+}
+
+void ms_to_walltime(int64_t ms, const char *tz, struct walltime *wt, int *weekday)
+{
+	icaltimezone *z = zone_get(tz);
+	int64_t sec = floor_div(ms, MS_PER_SEC);
+	int dst;
+	int64_t local = sec + zone_offset(z, sec, &dst);
+
+	walltime_from_naive(local, wt);
+	if (weekday) /* 1970-01-01 was a Thursday */
+		*weekday = (int)((floor_div(local, SEC_PER_DAY) % 7 + 7 + 3) % 7);
 }

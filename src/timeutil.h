@@ -67,4 +67,18 @@ void time_format_zone(int64_t ms, const char *tz, char *out, size_t outlen);
 /* Converts a wall-clock time in zone tz to UTC ms (DST gaps move forward). */
 int64_t walltime_to_ms(const struct walltime *wt, const char *tz);
 
+/* The wall-clock time in zone tz at UTC instant ms (to the second, rounded toward the
+ * past) and its weekday, 0 = Monday (weekday may be NULL).  tz NULL or unknown: UTC. */
+void ms_to_walltime(int64_t ms, const char *tz, struct walltime *wt, int *weekday);
+
+/*
+ * Naive wall-clock arithmetic, no zone involved: a wall-clock time as seconds since
+ * 1970-01-01T00:00 of the same proleptic Gregorian calendar, and back.  "09:00 plus
+ * one day" is 09:00 the next day whatever DST does: add to the count, convert back.
+ */
+int64_t walltime_to_naive(const struct walltime *wt);
+void walltime_from_naive(int64_t sec, struct walltime *wt);
+/* Days in month (1..12) of year: 28 to 31. */
+int walltime_month_days(int year, int month);
+
 #endif
