@@ -57,10 +57,13 @@ unit: build/asan/unit
 e2e: build/asan/tocsin
 	TOCSIN_BIN=$(CURDIR)/build/asan/tocsin $(PYTEST) -q tests/e2e
 
-bench: deps tocsin
+bench/oncall: bench/oncall.c $(OBJS)
+	$(CC) $(WARN) $(DEFS) $(CFLAGS) $(PKG_CFLAGS) -Isrc -o $@ $< $(OBJS) $(PKG_LIBS)
+
+bench: deps tocsin bench/oncall
 	bench/run
 
 clean:
-	rm -rf build tocsin
+	rm -rf build tocsin bench/oncall
 
 -include $(OBJS:.o=.d) $(SOBJS:.o=.d) build/main.d build/asan/main.d
