@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "ics.h"
 #include "oncall.h"
 #include "schedule.h"
 #include "timeutil.h"
@@ -299,4 +300,97 @@ void oncall_override_delete(struct server *srv, struct http_request *req,
 	c->data = d;
 	c->data_free = del_free;
 	server_run_tx(srv, req, c);
+}
+
+/* --- calendar feeds ------------------------------------------------------------ */
+
+#define FEED_PAST (7 * MS_PER_DAY)		/* a feed shows the last week ... */
+#define FEED_FUTURE (358 * MS_PER_DAY)	/* ... and the next year, within 366 days */
+
+/* "name.ics" -> "name" (caller frees); NULL after replying 404. */
+static char *feed_name(struct http_request *req, const char *file)
+{
+	size_t n = strlen(file);
+	if (n > 4 && !strcmp(file + n - 4, ".ics"))
+		return xstrndup(file, n - 4);
+	http_reply_error(req, 404, "not found", "calendar feeds end in .ics");
+	return NULL;
+}
+
+/* Appends the shifts of s in [from, to) held by user (NULL: anyone) to *ev. */
+static int feed_events(struct server *srv, struct http_request *req, const struct schedule *s,
+		       const char *user, int64_t from, int64_t to, struct ics_event **ev,
+		       size_t *n, struct override_list *keep)
+{
+	struct shift *sh = NULL;
+	if (load_overrides(srv, req, s->id, from, to, keep) < 0)
+		return -1;
+	size_t count = schedule_shifts(s, keep->v, keep->n, from, to, &sh);
+	for (size_t i = 0; i < count; i++) {
+		if (!sh[i].user || (user && strcmp(user, sh[i].user)))
+			continue;
+		*ev = xrealloc(*ev, (*n + 1) * sizeof(**ev));
+		(*ev)[(*n)++] = (struct ics_event){ .schedule = s->id, .user = sh[i].user,
+						    .start = sh[i].start, .end = sh[i].end,
+						    .truncated = sh[i].start == from };
+	}
+	free(sh);
+	return 0;
+}
+
+/* Replies the feed of the schedules (all when only is NULL) for user (NULL: all). */
+static void reply_feed(struct server *srv, struct http_request *req, const struct config *cfg,
+		       const struct schedule *only, const char *user, const char *title)
+{
+	int64_t now = clock_now_ms(), from = now - FEED_PAST, to = now + FEED_FUTURE;
+	struct override_list *ovs = xcalloc(cfg->nschedules + 1, sizeof(*ovs));
+	struct ics_event *ev = NULL;
+	size_t n = 0, used = 0, len;
+	int rc = 0;
+	for (size_t i = 0; i < cfg->nschedules && rc == 0; i++) {
+		const struct schedule *s = &cfg->schedules[i];
+		if (!only || s == only)
+			rc = feed_events(srv, req, s, user, from, to, &ev, &n, &ovs[used++]);
+	}
+	if (rc == 0) {
+		char *body = ics_calendar(title, ev, n, now, &len);
+		http_reply_take(req, 200, "text/calendar; charset=utf-8", body, len);
+	}
+	for (size_t i = 0; i < used; i++)
+		override_list_release(&ovs[i]);
+	free(ovs);
+	free(ev);
+}
+
+void oncall_calendar(struct server *srv, struct http_request *req, const struct route_ctx *ctx)
+{
+	struct config *cfg = server_config(srv);
+	char *id = feed_name(req, ctx->params[0]);
+	const struct schedule *s = id ? schedule_or_404(req, cfg, id) : NULL;
+	if (s) {
+		char *title = xasprintf("On call: %s", s->name ? s->name : s->id);
+		reply_feed(srv, req, cfg, s, NULL, title);
+		free(title);
+	}
+	free(id);
+	config_unref(cfg);
+}
+
+void oncall_calendar_user(struct server *srv, struct http_request *req,
+			  const struct route_ctx *ctx)
+{
+	struct config *cfg = server_config(srv);
+	char *id = feed_name(req, ctx->params[0]);
+	const struct user *u = id ? config_user(cfg, id) : NULL;
+	if (id && !u) {
+		char *why = xasprintf("no user '%s'", id);
+		http_reply_error(req, 404, "not found", why);
+		free(why);
+	} else if (u) {
+		char *title = xasprintf("On call: %s", u->name ? u->name : u->id);
+		reply_feed(srv, req, cfg, NULL, u->id, title);
+		free(title);
+	}
+	free(id);
+	config_unref(cfg);
 }

@@ -15,4 +15,8 @@ void oncall_override_add(struct server *srv, struct http_request *req,
 void oncall_override_delete(struct server *srv, struct http_request *req,
 			    const struct route_ctx *ctx);
 
+void oncall_calendar(struct server *srv, struct http_request *req, const struct route_ctx *ctx);
+void oncall_calendar_user(struct server *srv, struct http_request *req,
+			  const struct route_ctx *ctx);
+
 #endif

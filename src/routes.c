@@ -22,40 +22,44 @@ static void health(struct server *srv, struct http_request *req, const struct ro
 static void ready(struct server *srv, struct http_request *req, const struct route_ctx *ctx);
 
 static const struct route routes[] = {
-	{ "POST", "/v2/enqueue", ingest_v2, AUTH_NONE, "PagerDuty Events API v2" },
-	{ "POST", "/v2/change/enqueue", ingest_change, AUTH_NONE, "PagerDuty change events" },
+	{ "POST", "/v2/enqueue", ingest_v2, AUTH_NONE, "PagerDuty Events API v2", 0 },
+	{ "POST", "/v2/change/enqueue", ingest_change, AUTH_NONE, "PagerDuty change events", 0 },
 	{ "POST", "/generic/2010-04-15/create_event.json", ingest_v1, AUTH_NONE,
-	  "PagerDuty Events API v1" },
+	  "PagerDuty Events API v1", 0 },
 	{ "POST", "/integrations/alertmanager/{key}", ingest_alertmanager, AUTH_NONE,
-	  "Alertmanager webhook receiver" },
-	{ "GET", "/healthz", health, AUTH_NONE, "liveness" },
-	{ "GET", "/readyz", ready, AUTH_NONE, "readiness: the store answers" },
-	{ "GET", "/metrics", metrics_get, AUTH_NONE, "Prometheus metrics" },
-	{ "GET", "/api/info", api_info, AUTH_OBSERVER, "server version, zone and caller" },
-	{ "GET", "/api/incidents", api_incidents, AUTH_OBSERVER, "list incidents" },
+	  "Alertmanager webhook receiver", 0 },
+	{ "GET", "/healthz", health, AUTH_NONE, "liveness", 0 },
+	{ "GET", "/readyz", ready, AUTH_NONE, "readiness: the store answers", 0 },
+	{ "GET", "/metrics", metrics_get, AUTH_NONE, "Prometheus metrics", 0 },
+	{ "GET", "/api/info", api_info, AUTH_OBSERVER, "server version, zone and caller", 0 },
+	{ "GET", "/api/incidents", api_incidents, AUTH_OBSERVER, "list incidents", 0 },
 	{ "GET", "/api/incidents/{n}", api_incident_show, AUTH_OBSERVER,
-	  "one incident with alerts and timeline" },
-	{ "POST", "/api/incidents/{n}/ack", api_incident_ack, AUTH_RESPONDER, "acknowledge" },
-	{ "POST", "/api/incidents/{n}/resolve", api_incident_resolve, AUTH_RESPONDER, "resolve" },
-	{ "POST", "/api/incidents/{n}/notes", api_incident_note, AUTH_RESPONDER, "add a note" },
+	  "one incident with alerts and timeline", 0 },
+	{ "POST", "/api/incidents/{n}/ack", api_incident_ack, AUTH_RESPONDER, "acknowledge", 0 },
+	{ "POST", "/api/incidents/{n}/resolve", api_incident_resolve, AUTH_RESPONDER, "resolve", 0 },
+	{ "POST", "/api/incidents/{n}/notes", api_incident_note, AUTH_RESPONDER, "add a note", 0 },
 	{ "POST", "/api/incidents/{n}/severity", api_incident_severity, AUTH_RESPONDER,
-	  "set severity" },
-	{ "GET", "/api/services", api_services, AUTH_OBSERVER, "services and maintenance" },
+	  "set severity", 0 },
+	{ "GET", "/api/services", api_services, AUTH_OBSERVER, "services and maintenance", 0 },
 	{ "POST", "/api/services/{id}/maintenance", api_maintenance, AUTH_RESPONDER,
-	  "start a maintenance window" },
-	{ "GET", "/api/changes", api_changes, AUTH_OBSERVER, "change events" },
-	{ "GET", "/api/oncall", oncall_get, AUTH_OBSERVER, "who is on call" },
+	  "start a maintenance window", 0 },
+	{ "GET", "/api/changes", api_changes, AUTH_OBSERVER, "change events", 0 },
+	{ "GET", "/api/oncall", oncall_get, AUTH_OBSERVER, "who is on call", 0 },
+	{ "GET", "/calendar/users/{file}", oncall_calendar_user, AUTH_OBSERVER,
+	  "one user's shifts as iCalendar (USER.ics?token=T)", .query_token = 1 },
+	{ "GET", "/calendar/{file}", oncall_calendar, AUTH_OBSERVER,
+	  "a schedule's shifts as iCalendar (SCHEDULE.ics?token=T)", .query_token = 1 },
 	{ "GET", "/api/schedules/{id}/shifts", oncall_shifts, AUTH_OBSERVER,
-	  "a schedule's shifts over a window" },
+	  "a schedule's shifts over a window", 0 },
 	{ "GET", "/api/schedules/{id}/overrides", oncall_overrides, AUTH_OBSERVER,
-	  "a schedule's current and future overrides" },
+	  "a schedule's current and future overrides", 0 },
 	{ "POST", "/api/schedules/{id}/overrides", oncall_override_add, AUTH_RESPONDER,
-	  "add an override" },
+	  "add an override", 0 },
 	{ "DELETE", "/api/schedules/{id}/overrides/{n}", oncall_override_delete, AUTH_RESPONDER,
-	  "remove an override" },
-	{ "POST", "/api/tokens", api_token_create, AUTH_ADMIN, "mint a token for a user" },
+	  "remove an override", 0 },
+	{ "POST", "/api/tokens", api_token_create, AUTH_ADMIN, "mint a token for a user", 0 },
 	{ "POST", "/api/test/clock", api_test_clock, AUTH_ADMIN,
-	  "move the test clock (TOCSIN_TEST_CLOCK=1 only)" },
+	  "move the test clock (TOCSIN_TEST_CLOCK=1 only)", 0 },
 };
 
 void reply_json(struct http_request *req, int status, json_t *doc)
@@ -110,11 +114,13 @@ static void ctx_release(struct route_ctx *ctx)
 }
 
 /* Finds the caller's user and role; replies 401/503 and returns -1 when it cannot. */
-static int authenticate(struct server *srv, struct http_request *req, char **user,
-			enum role *role)
+static int authenticate(struct server *srv, struct http_request *req, const struct route *r,
+			char **user, enum role *role)
 {
 	size_t len = 0;
 	const char *tok = auth_token_from_header(http_header(req, "Authorization"), &len);
+	if (!tok && r->query_token && (tok = http_query(req, "token")))
+		len = strlen(tok);
 	if (!tok) {
 		http_reply_error(req, 401, "authentication required",
 				 "send 'Authorization: Bearer TOKEN'");
@@ -159,7 +165,7 @@ static void call(struct server *srv, struct http_request *req, const struct rout
 	enum role role = ROLE_OBSERVER;
 	if (r->auth != AUTH_NONE) {
 		add_zone_header(srv, req);
-		if (authenticate(srv, req, &user, &role) < 0)
+		if (authenticate(srv, req, r, &user, &role) < 0)
 			return;
 		if ((int)role < (int)r->auth) {
 			char *need = xasprintf("this needs the %s role; '%s' is %s",

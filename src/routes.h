@@ -41,6 +41,7 @@ struct route {
 	route_fn handler;
 	enum route_auth auth;
 	const char *help;
+	int query_token;		/* also takes ?token=T (calendar feeds cannot send headers) */
 };
 
 /* The http_dispatch_fn of the daemon; ctx is the struct server. */

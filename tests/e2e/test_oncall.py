@@ -111,3 +111,50 @@ def test_shifts_window_limits(make_tocsin):
     r = t.get("/api/schedules/primary/shifts?from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z")
     assert r.status == 400
     assert t.get("/api/schedules/nope/shifts").status == 404
+
+
+def ics_events(text):
+    assert text.startswith("BEGIN:VCALENDAR\r\n") and text.endswith("END:VCALENDAR\r\n")
+    unfolded = text.replace("\r\n ", "")
+    events, cur = [], None
+    for line in unfolded.split("\r\n"):
+        if line == "BEGIN:VEVENT":
+            cur = {}
+        elif line == "END:VEVENT":
+            events.append(cur)
+            cur = None
+        elif cur is not None and ":" in line:
+            k, v = line.split(":", 1)
+            cur[k] = v
+    return events
+
+
+def test_calendar_feeds_match_the_shifts_and_need_a_token(make_tocsin):
+    import datetime
+    import time
+    t = make_tocsin(config=ONCALL_CONFIG)
+    tok = t.token("olive")
+    r = t.get(f"/calendar/primary.ics?token={tok}", user=None)
+    assert r.status == 200
+    assert r.headers["Content-Type"].startswith("text/calendar")
+    events = ics_events(r.body)
+    assert len(events) >= 50                      # a year of weekly shifts
+    # each event is a shift of /shifts, in UTC
+    ev = events[5]
+    start = datetime.datetime.strptime(ev["DTSTART"], "%Y%m%dT%H%M%SZ")
+    end = datetime.datetime.strptime(ev["DTEND"], "%Y%m%dT%H%M%SZ")
+    iso = lambda d: d.strftime("%Y-%m-%dT%H:%M:%SZ")
+    shifts = t.get(f"/api/schedules/primary/shifts?from={iso(start)}&to={iso(end)}").json()
+    [sh] = shifts["shifts"]
+    assert ev["SUMMARY"] == f"On call: primary ({sh['user']})"
+    # UIDs are the same on the next refresh
+    time.sleep(1.1)
+    again = ics_events(t.get(f"/calendar/primary.ics?token={tok}", user=None).body)
+    assert [e["UID"] for e in again[1:]] == [e["UID"] for e in events[1:]]
+    # a user's own feed holds only their shifts, from every schedule
+    mine = ics_events(t.get(f"/calendar/users/carol.ics?token={tok}", user=None).body)
+    assert mine and all("(carol)" in e["SUMMARY"] for e in mine)
+    assert {e["SUMMARY"].split(" (")[0] for e in mine} == {"On call: office"}
+    assert t.get("/calendar/primary.ics", user=None).status == 401
+    assert t.get("/calendar/primary.ics?token=bogus", user=None).status == 401
+    assert t.get(f"/calendar/nope.ics?token={tok}", user=None).status == 404
