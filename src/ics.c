@@ -5,6 +5,7 @@
  * every calendar client places shifts right whatever its own zone.  Content lines
  * are folded at 75 octets without splitting a UTF-8 sequence.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,34 +73,38 @@ static void uid_of(const struct ics_event *e, char hex[65])
 	free(key);
 }
 
+/* Appends one formatted content line. */
+static void add_linef(struct buf *b, const char *fmt, ...) PRINTF_LIKE(2, 3);
+static void add_linef(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *line = xvasprintf(fmt, ap);
+	va_end(ap);
+	add_line(b, line);
+	free(line);
+}
+
 static void add_event(struct buf *b, const struct ics_event *e, const char *now)
 {
 	char uid[65], s[20], en[20];
-	struct buf line = BUF_INIT;
+	struct buf summary = BUF_INIT;
 	uid_of(e, uid);
 	stamp(e->start, s);
 	stamp(e->end, en);
+	buf_adds(&summary, "SUMMARY:On call: ");
+	add_text(&summary, e->schedule);
+	buf_adds(&summary, " (");
+	add_text(&summary, e->user);
+	buf_adds(&summary, ")");
 	add_line(b, "BEGIN:VEVENT");
-	buf_addf(&line, "UID:%s", uid);
-	add_line(b, line.s);
-	buf_reset(&line);
-	buf_adds(&line, "SUMMARY:On call: ");
-	add_text(&line, e->schedule);
-	buf_adds(&line, " (");
-	add_text(&line, e->user);
-	buf_adds(&line, ")");
-	add_line(b, line.s);
-	buf_reset(&line);
-	buf_addf(&line, "DTSTAMP:%s", now);
-	add_line(b, line.s);
-	buf_reset(&line);
-	buf_addf(&line, "DTSTART:%s", s);
-	add_line(b, line.s);
-	buf_reset(&line);
-	buf_addf(&line, "DTEND:%s", en);
-	add_line(b, line.s);
+	add_linef(b, "UID:%s", uid);
+	add_line(b, summary.s);
+	add_linef(b, "DTSTAMP:%s", now);
+	add_linef(b, "DTSTART:%s", s);
+	add_linef(b, "DTEND:%s", en);
 	add_line(b, "END:VEVENT");
-	buf_release(&line);
+	buf_release(&summary);
 }
 
 char *ics_calendar(const char *title, const struct ics_event *ev, size_t n, int64_t now,
