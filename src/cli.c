@@ -1020,9 +1020,17 @@ static int time_opt(const struct cli_args *a, const char *name)
 	return usage_error(a->cmd, "--%s '%s' is not a time like 2026-11-22T09:00:00Z", name, v);
 }
 
-static const struct column oncall_columns[] = {
+/* `oncall --policy` shows each entry's level; per schedule there is none. */
+static const struct column oncall_level_columns[] = {
 	{ .header = "SCHEDULE", .key = "schedule" },
 	{ .header = "LEVEL", .key = "level", .right = 1 },
+	{ .header = "USER", .key = "user" },
+	{ .header = "FROM", .key = "start", .kind = CELL_TIME },
+	{ .header = "UNTIL", .key = "end", .kind = CELL_TIME },
+};
+
+static const struct column oncall_columns[] = {
+	{ .header = "SCHEDULE", .key = "schedule" },
 	{ .header = "USER", .key = "user" },
 	{ .header = "FROM", .key = "start", .kind = CELL_TIME },
 	{ .header = "UNTIL", .key = "end", .kind = CELL_TIME },
@@ -1037,18 +1045,9 @@ static int cmd_oncall(const struct cli_args *a)
 	if (rc != CLI_OK)
 		return rc;
 	char *path = path_with(a, "/api/oncall", params, ARRAY_SIZE(params));
-	size_t ncols = ARRAY_SIZE(oncall_columns);
-	const struct column *cols = oncall_columns;
-	if (!opt(a, "policy")) {	/* no levels to show */
-		static const struct column plain[] = {
-			{ .header = "SCHEDULE", .key = "schedule" },
-			{ .header = "USER", .key = "user" },
-			{ .header = "FROM", .key = "start", .kind = CELL_TIME },
-			{ .header = "UNTIL", .key = "end", .kind = CELL_TIME },
-		};
-		cols = plain;
-		ncols = ARRAY_SIZE(plain);
-	}
+	int levels = opt(a, "policy") != NULL;
+	const struct column *cols = levels ? oncall_level_columns : oncall_columns;
+	size_t ncols = levels ? ARRAY_SIZE(oncall_level_columns) : ARRAY_SIZE(oncall_columns);
 	rc = list_command(a, path, "oncall", cols, ncols, "no schedules");
 	free(path);
 	return rc;
