@@ -13,6 +13,7 @@
 #include "auth.h"
 #include "clock.h"
 #include "engine.h"
+#include "escalate.h"
 #include "incident.h"
 #include "ingest.h"
 #include "timeutil.h"
@@ -42,7 +43,8 @@ json_t *incident_json(const struct incident *inc)
 		json_decref(assigned);
 		assigned = json_array();
 	}
-	return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:I, s:I, s:I, s:b}",
+	return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:I, s:I, s:I, s:b, "
+			 "s:s?, s:I}",
 			 "number", (json_int_t)inc->number, "title", inc->title, "service",
 			 inc->service, "status", incident_status_name(inc->status), "severity", sev,
 			 "urgency", inc->urgency_high ? "high" : "low", "created_at",
@@ -51,7 +53,8 @@ json_t *incident_json(const struct incident *inc)
 			 iso_or_null(inc->resolved_at), "assigned_to", assigned,
 			 "escalation_level", (json_int_t)inc->escalation_level, "alert_count",
 			 (json_int_t)inc->alert_count, "open_alerts", (json_int_t)inc->open_alerts,
-			 "paged", inc->paged);
+			 "paged", inc->paged, "escalation_policy", inc->policy, "escalation_pass",
+			 (json_int_t)inc->escalation_loop + 1);
 }
 
 static json_t *alert_json(const struct alert *a)
@@ -178,11 +181,14 @@ static json_t *timeline_json(const struct log_list *ll, const struct change_list
 /* Reads what `show` needs; STORE_FOUND, STORE_NOTFOUND or STORE_FAULT. */
 static int read_incident_all(const struct store_ops *ops, struct store_conn *c, int64_t n,
 			     struct incident *inc, struct alert_list *al, struct log_list *ll,
-			     struct change_list *cl)
+			     struct change_list *cl, int64_t *escalates_at)
 {
 	int rc = ops->incident_get(c, n, inc);
 	if (rc != STORE_FOUND)
 		return rc;
+	*escalates_at = 0;
+	if (ops->timer_next(c, n, TIMER_ESCALATE, escalates_at) == STORE_FAULT)
+		return STORE_FAULT;
 	int64_t until = inc->resolved_at ? inc->resolved_at : clock_now_ms();
 	if (ops->alert_list(c, n, al) != STORE_OK || ops->log_list(c, n, ll) != STORE_OK ||
 	    ops->change_list(c, inc->service, inc->created_at - CHANGE_LOOKBACK, until,
@@ -199,13 +205,15 @@ static json_t *read_shown(struct server *srv, struct http_request *req, int64_t 
 	struct log_list ll = { 0 };
 	struct change_list cl = { 0 };
 	json_t *doc = NULL;
+	int64_t escalates_at = 0;
 	struct store_conn *c = reader(srv, req);
 	if (!c)
 		return NULL;
-	int rc = read_incident_all(store_ops(srv->store), c, n, &inc, &al, &ll, &cl);
+	int rc = read_incident_all(store_ops(srv->store), c, n, &inc, &al, &ll, &cl, &escalates_at);
 	store_read_end(srv->store, c);
 	if (rc == STORE_FOUND) {
 		doc = incident_json(&inc);
+		json_object_set_new(doc, "escalates_at", iso_or_null(escalates_at));
 		json_t *a = json_array();
 		for (size_t i = 0; i < al.n; i++)
 			json_array_append_new(a, alert_json(&al.v[i]));
@@ -271,8 +279,10 @@ static void act_answer(struct tx_call *c, struct http_request *req)
 		server_reply_fault(c->srv, req);
 		return;
 	}
-	if (c->rc == INCIDENT_ENOTFOUND || c->rc == INCIDENT_ECONFLICT) {
-		http_reply_error(req, -c->rc, c->rc == INCIDENT_ENOTFOUND ? "not found" : "conflict",
+	if (c->rc == INCIDENT_ENOTFOUND || c->rc == INCIDENT_ECONFLICT || c->rc == INCIDENT_EINVAL) {
+		http_reply_error(req, -c->rc, c->rc == INCIDENT_ENOTFOUND  ? "not found"
+					      : c->rc == INCIDENT_ECONFLICT ? "conflict"
+									    : "bad request",
 				 c->err);
 		return;
 	}
@@ -320,6 +330,60 @@ void api_incident_resolve(struct server *srv, struct http_request *req,
 			  const struct route_ctx *ctx)
 {
 	run_action(srv, req, ctx, ACT_RESOLVE, NULL, 0);
+}
+
+void api_incident_escalate(struct server *srv, struct http_request *req,
+			   const struct route_ctx *ctx)
+{
+	run_action(srv, req, ctx, ACT_ESCALATE, NULL, 0);
+}
+
+static char *body_string(struct http_request *req, const char *field);
+
+void api_incident_reassign(struct server *srv, struct http_request *req,
+			   const struct route_ctx *ctx)
+{
+	char *to = body_string(req, "to");
+	if (to)
+		run_action(srv, req, ctx, ACT_REASSIGN, to, 0);
+}
+
+static json_t *page_json(const struct page *p)
+{
+	return json_pack("{s:I, s:s, s:I, s:I, s:s, s:o, s:s}", "id", (json_int_t)p->id, "user",
+			 p->user, "level", (json_int_t)p->level, "pass", (json_int_t)p->loop + 1,
+			 "reason", p->reason, "created_at", iso_or_null(p->created_at), "status",
+			 p->status);
+}
+
+void api_incident_pages(struct server *srv, struct http_request *req,
+			const struct route_ctx *ctx)
+{
+	int64_t n = number_or_404(req, ctx);
+	struct incident inc = { 0 };
+	struct page_list l = { 0 };
+	struct store_conn *c = n ? reader(srv, req) : NULL;
+	if (!c)
+		return;
+	int rc = store_ops(srv->store)->incident_get(c, n, &inc);
+	if (rc == STORE_FOUND)
+		rc = store_ops(srv->store)->page_list(c, n, &l) == STORE_OK ? STORE_FOUND
+									  : STORE_FAULT;
+	store_read_end(srv->store, c);
+	if (rc == STORE_FOUND) {
+		json_t *arr = json_array();
+		for (size_t i = 0; i < l.n; i++)
+			json_array_append_new(arr, page_json(&l.v[i]));
+		reply_json(req, 200, json_pack("{s:o}", "pages", arr));
+	} else if (rc == STORE_NOTFOUND) {
+		char *why = xasprintf("no incident #%lld", (long long)n);
+		http_reply_error(req, 404, "not found", why);
+		free(why);
+	} else {
+		server_reply_fault(srv, req);
+	}
+	incident_release(&inc);
+	page_list_release(&l);
 }
 
 /* The request body as a JSON object, or NULL after replying 400. */

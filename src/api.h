@@ -20,6 +20,12 @@ void api_incident_note(struct server *srv, struct http_request *req,
 		       const struct route_ctx *ctx);
 void api_incident_severity(struct server *srv, struct http_request *req,
 			   const struct route_ctx *ctx);
+void api_incident_escalate(struct server *srv, struct http_request *req,
+			   const struct route_ctx *ctx);
+void api_incident_reassign(struct server *srv, struct http_request *req,
+			   const struct route_ctx *ctx);
+void api_incident_pages(struct server *srv, struct http_request *req,
+			const struct route_ctx *ctx);
 void api_services(struct server *srv, struct http_request *req, const struct route_ctx *ctx);
 void api_maintenance(struct server *srv, struct http_request *req,
 		     const struct route_ctx *ctx);

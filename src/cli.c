@@ -82,6 +82,7 @@ struct incident_action {
 
 static const struct incident_action action_ack = { "ack", "acknowledged" };
 static const struct incident_action action_resolve = { "resolve", "resolved" };
+static const struct incident_action action_escalate = { "escalate", "escalated" };
 
 static const struct cli_option config_opts[] = {
 	{ .name = "config", .letter = 'c' },
@@ -142,6 +143,7 @@ static int cmd_token_create(const struct cli_args *a);
 static int cmd_trigger(const struct cli_args *a);
 static int cmd_incident_action(const struct cli_args *a);
 static int cmd_note(const struct cli_args *a);
+static int cmd_reassign(const struct cli_args *a);
 static int cmd_severity(const struct cli_args *a);
 static int cmd_incidents(const struct cli_args *a);
 static int cmd_show(const struct cli_args *a);
@@ -174,6 +176,12 @@ static const struct cli_command commands[] = {
 	{ .name = "resolve", .run = cmd_incident_action, .min_pos = 1, .max_pos = 1,
 	  .usage = "resolve INCIDENT", .data = &action_resolve,
 	  .help = "resolve an incident" },
+	{ .name = "escalate", .run = cmd_incident_action, .min_pos = 1, .max_pos = 1,
+	  .usage = "escalate INCIDENT", .data = &action_escalate,
+	  .help = "page the next level of the incident's escalation policy now" },
+	{ .name = "reassign", .run = cmd_reassign, .min_pos = 2, .max_pos = 2,
+	  .usage = "reassign INCIDENT user:ID|schedule:ID",
+	  .help = "hand an incident to a user, or to whoever is on call for a schedule" },
 	{ .name = "note", .run = cmd_note, .min_pos = 2, .max_pos = -1,
 	  .usage = "note INCIDENT TEXT",
 	  .help = "add a note to an incident's timeline" },
@@ -745,17 +753,38 @@ static int incident_call(const struct cli_args *a, const char *method, const cha
 	return rc;
 }
 
-/* POST /api/incidents/N/verb with body (may be NULL); prints "#N done". */
+/* "level 2, assigned to bob, carol" for an incident the daemon answered with. */
+static void print_assignment(json_t *inc)
+{
+	struct buf who = BUF_INIT;
+	json_text(&who, json_object_get(inc, "assigned_to"));
+	printf("level %lld, assigned to %s",
+	       (long long)json_integer_value(json_object_get(inc, "escalation_level")),
+	       buf_str(&who));
+	buf_release(&who);
+}
+
+/* POST /api/incidents/N/verb with body (may be NULL); prints "#N done", and for a
+ * change of hands whom the incident is with now. */
 static int incident_post(const struct cli_args *a, const char *verb, json_t *body,
 			 const char *done)
 {
 	struct client_response resp;
+	json_t *answer = NULL;
 	long long n = 0;
+	int handover = !strcmp(verb, "escalate") || !strcmp(verb, "reassign");
 
 	client_response_init(&resp);
-	int rc = incident_call(a, "POST", verb, body, &resp, NULL, &n);
-	if (rc == CLI_OK)
-		printf("#%lld %s\n", n, done);
+	int rc = incident_call(a, "POST", verb, body, &resp, handover ? &answer : NULL, &n);
+	if (rc == CLI_OK) {
+		printf("#%lld %s", n, done);
+		if (handover) {
+			fputs(": ", stdout);
+			print_assignment(json_object_get(answer, "incident"));
+		}
+		fputc('\n', stdout);
+	}
+	json_decref(answer);
 	client_response_release(&resp);
 	return rc;
 }
@@ -783,6 +812,21 @@ static int cmd_note(const struct cli_args *a)
 		rc = incident_post(a, "notes", body, "note added");
 	json_decref(body);
 	buf_release(&text);
+	return rc;
+}
+
+static int cmd_reassign(const struct cli_args *a)
+{
+	const char *to = a->pos[1];
+	json_t *body;
+	int rc;
+
+	if ((strncmp(to, "user:", 5) || !to[5]) && (strncmp(to, "schedule:", 9) || !to[9]))
+		return usage_error(a->cmd, "'%s' is not user:ID or schedule:ID", to);
+	if (!(body = json_pack("{s:s}", "to", to)))
+		return usage_error(a->cmd, "the target must be valid UTF-8");
+	rc = incident_post(a, "reassign", body, "reassigned");
+	json_decref(body);
 	return rc;
 }
 
@@ -897,6 +941,9 @@ static const struct column shown_fields[] = {
 	{ .header = "acknowledged:", .key = "acknowledged_at", .kind = CELL_TIME },
 	{ .header = "resolved:", .key = "resolved_at", .kind = CELL_TIME },
 	{ .header = "assigned to:", .key = "assigned_to" },
+	{ .header = "policy:", .key = "escalation_policy" },
+	{ .header = "level:", .key = "escalation_level" },
+	{ .header = "escalates:", .key = "escalates_at", .kind = CELL_TIME },
 	{ .header = "alerts:", .key = "alert_count" },
 };
 

@@ -27,6 +27,8 @@
 
 #include "clock.h"
 #include "engine.h"
+#include "escalate.h"
+#include "fault.h"
 #include "incident.h"
 #include "server.h"
 #include "banned.h"
@@ -56,6 +58,7 @@ struct fire_job {
 	struct config *cfg;
 	int64_t timer_id;
 	int64_t due;
+	struct timer fired;	/* set by apply when the timer still existed */
 };
 
 static int item_less(const struct heap_item *a, const struct heap_item *b)
@@ -102,19 +105,32 @@ static struct heap_item heap_pop(struct engine *e)
 static int fire_apply(struct store_tx *tx, struct store_job *job)
 {
 	struct fire_job *f = (struct fire_job *)job;
-	return incident_fire_timer(tx, f->cfg, f->timer_id, clock_now_ms());
+	timer_release(&f->fired);
+	return incident_fire_timer(tx, f->cfg, f->timer_id, clock_now_ms(), &f->fired);
+}
+
+/* A timer's effects are durable: how late it fired, counted for /metrics. */
+static void fired(struct engine *e, const struct timer *t)
+{
+	int64_t late = clock_now_ms() - t->due;
+	server_count_lateness(e->srv, late < 0 ? 0 : late);
+	if (!strcmp(t->kind, TIMER_ESCALATE))
+		fault_point("escalate.committed");
 }
 
 static void fire_done(struct store_job *job, int rc)
 {
 	struct fire_job *f = (struct fire_job *)job;
 	struct engine *e = f->engine;
+	if (rc == STORE_FOUND)
+		fired(e, &f->fired);
 	pthread_mutex_lock(&e->lock);
 	if (rc == STORE_FAULT)
 		heap_push(e, clock_now_ms() + ENGINE_RETRY_MS, f->timer_id);
 	e->inflight--;
 	pthread_cond_signal(&e->cond);
 	pthread_mutex_unlock(&e->lock);
+	timer_release(&f->fired);
 	config_unref(f->cfg);
 	free(f);
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "escalate.h"
 #include "incident.h"
 #include "timeutil.h"
 #include "banned.h"
@@ -52,8 +53,8 @@ int urgency_high_for(const struct service *svc, const char *event_severity)
 	return sev == 0 || sev <= 3;
 }
 
-static int log_add(struct store_tx *tx, int64_t incident, int64_t at, const char *type,
-		   const char *actor, const char *message)
+int incident_log(struct store_tx *tx, int64_t incident, int64_t at, const char *type,
+		 const char *actor, const char *message)
 {
 	struct log_entry e = {
 		.incident = incident,
@@ -65,10 +66,8 @@ static int log_add(struct store_tx *tx, int64_t incident, int64_t at, const char
 	return tx->ops->log_append(tx->conn, &e);
 }
 
-static int log_addf(struct store_tx *tx, int64_t incident, int64_t at, const char *type,
-		    const char *actor, const char *fmt, ...) PRINTF_LIKE(6, 7);
-static int log_addf(struct store_tx *tx, int64_t incident, int64_t at, const char *type,
-		    const char *actor, const char *fmt, ...)
+int incident_logf(struct store_tx *tx, int64_t incident, int64_t at, const char *type,
+		  const char *actor, const char *fmt, ...)
 {
 	char small[512], *msg = small;
 	va_list ap;
@@ -80,7 +79,7 @@ static int log_addf(struct store_tx *tx, int64_t incident, int64_t at, const cha
 		msg = xvasprintf(fmt, ap);
 		va_end(ap);
 	}
-	int rc = log_add(tx, incident, at, type, actor, msg);
+	int rc = incident_log(tx, incident, at, type, actor, msg);
 	if (msg != small)
 		free(msg);
 	return rc;
@@ -116,8 +115,9 @@ static int in_maintenance(struct store_tx *tx, const char *service, int64_t now,
 }
 
 /* A new alert opens a new incident. */
-static int open_incident(struct store_tx *tx, const struct service *svc, const struct event *ev,
-			 int64_t now, struct event_result *res)
+static int open_incident(struct store_tx *tx, const struct config *cfg,
+			 const struct service *svc, const struct event *ev, int64_t now,
+			 struct event_result *res)
 {
 	int64_t until = 0;
 	int maint = in_maintenance(tx, ev->service, now, &until);
@@ -137,23 +137,26 @@ static int open_incident(struct store_tx *tx, const struct service *svc, const s
 		.open_alerts = 1,
 		.group_key = ev->group_key,
 		.paged = maint != STORE_FOUND,
+		.policy = svc ? svc->escalation_policy : NULL,
 	};
 	int rc = tx->ops->incident_insert(tx->conn, &inc);
 	if (rc == STORE_OK)
 		rc = add_alert(tx, ev, inc.number, now);
 	if (rc == STORE_OK)
-		rc = log_addf(tx, inc.number, now, "trigger", ev->integration,
+		rc = incident_logf(tx, inc.number, now, "trigger", ev->integration,
 			      "triggered: %s (dedup key %s)", ev->summary, ev->dedup_key);
 	if (rc == STORE_OK && maint == STORE_FOUND) {
 		char iso[ISO_LEN];
 		iso_format_utc(until, iso);
-		rc = log_addf(tx, inc.number, now, "note", "system",
+		rc = incident_logf(tx, inc.number, now, "note", "system",
 			      "service %s is in maintenance until %s: nobody is paged",
 			      ev->service, iso);
 	}
 	if (rc == STORE_OK && svc && svc->auto_resolve > 0)
 		rc = store_tx_timer_add(tx, inc.number, TIMER_AUTO_RESOLVE,
 					now + svc->auto_resolve);
+	if (rc == STORE_OK && inc.policy && inc.paged)
+		rc = escalate_open(tx, cfg, inc.number, now);
 	res->incident = inc.number;
 	res->opened = 1;
 	return rc;
@@ -170,7 +173,7 @@ static int join_incident(struct store_tx *tx, struct incident *inc, const struct
 	if (rc == STORE_OK)
 		rc = add_alert(tx, ev, inc->number, now);
 	if (rc == STORE_OK)
-		rc = log_addf(tx, inc->number, now, "alert", ev->integration,
+		rc = incident_logf(tx, inc->number, now, "alert", ev->integration,
 			      "alert joined: %s (dedup key %s)", ev->summary, ev->dedup_key);
 	res->incident = inc->number;
 	return rc;
@@ -188,8 +191,8 @@ static int find_join_target(struct store_tx *tx, const struct service *svc,
 	return STORE_NOTFOUND;
 }
 
-static int trigger(struct store_tx *tx, const struct service *svc, const struct event *ev,
-		   int64_t now, struct event_result *res)
+static int trigger(struct store_tx *tx, const struct config *cfg, const struct service *svc,
+		   const struct event *ev, int64_t now, struct event_result *res)
 {
 	struct alert a = { 0 };
 	struct incident inc = { 0 };
@@ -198,7 +201,7 @@ static int trigger(struct store_tx *tx, const struct service *svc, const struct 
 		/* the same problem again: fold it into the open alert */
 		rc = tx->ops->alert_bump(tx->conn, a.id, now);
 		if (rc == STORE_OK)
-			rc = log_addf(tx, a.incident, now, "alert", ev->integration,
+			rc = incident_logf(tx, a.incident, now, "alert", ev->integration,
 				      "triggered again: %s (dedup key %s, %lld times)",
 				      ev->summary, ev->dedup_key, (long long)a.count + 1);
 		res->incident = a.incident;
@@ -210,7 +213,7 @@ static int trigger(struct store_tx *tx, const struct service *svc, const struct 
 	if (rc == STORE_FOUND)
 		rc = join_incident(tx, &inc, ev, now, res);
 	else if (rc == STORE_NOTFOUND)
-		rc = open_incident(tx, svc, ev, now, res);
+		rc = open_incident(tx, cfg, svc, ev, now, res);
 out:
 	alert_release(&a);
 	incident_release(&inc);
@@ -229,7 +232,9 @@ static int do_ack(struct store_tx *tx, const struct config *cfg, struct incident
 	inc->updated_at = now;
 	int rc = tx->ops->incident_update(tx->conn, inc);
 	if (rc == STORE_OK)
-		rc = log_addf(tx, inc->number, now, "ack", actor, "acknowledged by %s", actor);
+		rc = incident_logf(tx, inc->number, now, "ack", actor, "acknowledged by %s", actor);
+	if (rc == STORE_OK)
+		rc = escalate_stop(tx, inc);
 	if (rc == STORE_OK && svc && svc->ack_timeout > 0)
 		rc = store_tx_timer_add(tx, inc->number, TIMER_ACK_TIMEOUT,
 					now + svc->ack_timeout);
@@ -249,7 +254,7 @@ static int do_resolve(struct store_tx *tx, struct incident *inc, const char *act
 	if (rc == STORE_OK)
 		rc = tx->ops->incident_update(tx->conn, inc);
 	if (rc == STORE_OK)
-		rc = log_add(tx, inc->number, now, "resolve", actor, why);
+		rc = incident_log(tx, inc->number, now, "resolve", actor, why);
 	if (rc == STORE_OK)
 		rc = tx->ops->timer_cancel(tx->conn, inc->number, NULL);
 	return rc;
@@ -277,7 +282,7 @@ static int resolve_alert(struct store_tx *tx, const struct alert *a, const struc
 	inc.updated_at = now;
 	rc = tx->ops->incident_update(tx->conn, &inc);
 	if (rc == STORE_OK)
-		rc = log_addf(tx, inc.number, now, "alert", ev->integration,
+		rc = incident_logf(tx, inc.number, now, "alert", ev->integration,
 			      "alert %s resolved; %d still open", a->dedup_key, inc.open_alerts);
 out:
 	incident_release(&inc);
@@ -304,7 +309,7 @@ int incident_apply_event(struct store_tx *tx, const struct config *cfg,
 
 	memset(res, 0, sizeof(*res));
 	if (ev->action == EV_TRIGGER)
-		return trigger(tx, svc, ev, now, res);
+		return trigger(tx, cfg, svc, ev, now, res);
 	rc = tx->ops->alert_find_open(tx->conn, ev->service, ev->dedup_key, &a);
 	if (rc != STORE_FOUND)
 		return rc;	/* unknown or resolved key: nothing changes */
@@ -333,7 +338,11 @@ static int act_on(struct store_tx *tx, const struct config *cfg, const struct ac
 		return do_resolve(tx, inc, a->actor, "resolved", now);
 	case ACT_NOTE:
 		inc->updated_at = now;
-		return log_add(tx, inc->number, now, "note", a->actor, a->text);
+		return incident_log(tx, inc->number, now, "note", a->actor, a->text);
+	case ACT_ESCALATE:
+		return escalate_manual(tx, cfg, inc, a->actor, now, err);
+	case ACT_REASSIGN:
+		return escalate_reassign(tx, cfg, inc, a->text, a->actor, now, err);
 	case ACT_SEVERITY:
 		if (inc->severity == a->severity)
 			return STORE_OK;
@@ -342,7 +351,7 @@ static int act_on(struct store_tx *tx, const struct config *cfg, const struct ac
 		inc->updated_at = now;
 		int rc = tx->ops->incident_update(tx->conn, inc);
 		if (rc == STORE_OK)
-			rc = log_addf(tx, inc->number, now, "severity", a->actor,
+			rc = incident_logf(tx, inc->number, now, "severity", a->actor,
 				      "severity changed from %s to SEV-%d", sev, a->severity);
 		return rc;
 	}
@@ -364,6 +373,23 @@ int incident_apply_action(struct store_tx *tx, const struct config *cfg,
 	return rc;
 }
 
+/* The acknowledgement timed out: triggered again, and escalation from level 1. */
+static int ack_timed_out(struct store_tx *tx, const struct config *cfg,
+			 const struct service *svc, struct incident *inc, int64_t now)
+{
+	char d[32];
+	duration_format(svc ? svc->ack_timeout : now - inc->updated_at, d, sizeof(d));
+	inc->status = INC_TRIGGERED;
+	inc->updated_at = now;
+	int rc = tx->ops->incident_update(tx->conn, inc);
+	if (rc == STORE_OK)
+		rc = incident_logf(tx, inc->number, now, "unack", "system",
+				   "acknowledgement timed out after %s: triggered again", d);
+	if (rc == STORE_OK)
+		rc = escalate_restart(tx, cfg, inc, now);
+	return rc;
+}
+
 static int fire(struct store_tx *tx, const struct config *cfg, const struct timer *t,
 		int64_t now)
 {
@@ -374,14 +400,10 @@ static int fire(struct store_tx *tx, const struct config *cfg, const struct time
 		goto out;
 	const struct service *svc = config_service(cfg, inc.service);
 	rc = STORE_OK;
-	if (!strcmp(t->kind, TIMER_ACK_TIMEOUT) && inc.status == INC_ACKNOWLEDGED) {
-		duration_format(svc ? svc->ack_timeout : now - inc.updated_at, d, sizeof(d));
-		inc.status = INC_TRIGGERED;
-		inc.updated_at = now;
-		rc = tx->ops->incident_update(tx->conn, &inc);
-		if (rc == STORE_OK)
-			rc = log_addf(tx, inc.number, now, "unack", "system",
-				      "acknowledgement timed out after %s: triggered again", d);
+	if (!strcmp(t->kind, TIMER_ESCALATE)) {
+		rc = escalate_fire(tx, cfg, &inc, t->due, now);
+	} else if (!strcmp(t->kind, TIMER_ACK_TIMEOUT) && inc.status == INC_ACKNOWLEDGED) {
+		rc = ack_timed_out(tx, cfg, svc, &inc, now);
 	} else if (!strcmp(t->kind, TIMER_AUTO_RESOLVE) && inc.status != INC_RESOLVED) {
 		duration_format(svc ? svc->auto_resolve : now - inc.created_at, d, sizeof(d));
 		char *why = xasprintf("auto-resolved: open for %s", d);
@@ -394,15 +416,17 @@ out:
 }
 
 int incident_fire_timer(struct store_tx *tx, const struct config *cfg, int64_t timer_id,
-			int64_t now)
+			int64_t now, struct timer *fired)
 {
-	struct timer t = { 0 };
-	int rc = tx->ops->timer_get(tx->conn, timer_id, &t);
+	int rc = tx->ops->timer_get(tx->conn, timer_id, fired);
 	if (rc != STORE_FOUND)
 		return rc;	/* cancelled meanwhile */
+	if (fired->due > now) {	/* not due: a stale wake-up; its own one comes later */
+		timer_release(fired);
+		return STORE_NOTFOUND;
+	}
 	rc = tx->ops->timer_delete(tx->conn, timer_id);
 	if (rc == STORE_OK)
-		rc = fire(tx, cfg, &t, now);
-	timer_release(&t);
-	return rc;
+		rc = fire(tx, cfg, fired, now);
+	return rc == STORE_OK ? STORE_FOUND : rc;
 }

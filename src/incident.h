@@ -46,26 +46,36 @@ struct event_result {
 int incident_apply_event(struct store_tx *tx, const struct config *cfg,
 			 const struct event *ev, int64_t now, struct event_result *res);
 
-enum incident_action { ACT_ACK, ACT_RESOLVE, ACT_NOTE, ACT_SEVERITY };
+enum incident_action { ACT_ACK, ACT_RESOLVE, ACT_NOTE, ACT_SEVERITY, ACT_ESCALATE, ACT_REASSIGN };
 
 struct action {
 	enum incident_action kind;
 	int64_t number;
 	const char *actor;	/* user id, or "system" */
-	const char *text;	/* ACT_NOTE */
+	const char *text;	/* ACT_NOTE: the note; ACT_REASSIGN: "user:ID" or "schedule:ID" */
 	int severity;		/* ACT_SEVERITY: 1..5 */
 };
 
-/* Errors returned by incident_apply_action(), besides STORE_FAULT; *err says why. */
+/* Errors returned by incident_apply_action(), besides STORE_FAULT; *err says why.
+ * The value is the HTTP status it answers, negated. */
+#define INCIDENT_EINVAL (-400)
 #define INCIDENT_ENOTFOUND (-404)
 #define INCIDENT_ECONFLICT (-409)
 
 int incident_apply_action(struct store_tx *tx, const struct config *cfg,
 			  const struct action *a, int64_t now, char **err);
 
-/* Fires a persisted timer (ack_timeout, auto_resolve) if it still exists. */
+/* Fires a persisted timer (ack_timeout, auto_resolve, escalate) if it still exists:
+ * STORE_FOUND with *fired the timer (the caller releases it), STORE_NOTFOUND when it
+ * was cancelled meanwhile, STORE_FAULT. */
 int incident_fire_timer(struct store_tx *tx, const struct config *cfg, int64_t timer_id,
-			int64_t now);
+			int64_t now, struct timer *fired);
+
+/* Appends an entry to an incident's timeline (message copied). */
+int incident_log(struct store_tx *tx, int64_t incident, int64_t at, const char *type,
+		 const char *actor, const char *message);
+int incident_logf(struct store_tx *tx, int64_t incident, int64_t at, const char *type,
+		  const char *actor, const char *fmt, ...) PRINTF_LIKE(6, 7);
 
 #define TIMER_ACK_TIMEOUT  "ack_timeout"
 #define TIMER_AUTO_RESOLVE "auto_resolve"

@@ -52,6 +52,24 @@ static void family(struct buf *b, const char *name, const char *type, const char
 	buf_addf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* Timers fired, as a histogram of how late: cumulative buckets as the format wants. */
+static void lateness(struct buf *b, const struct server_counters *c)
+{
+	family(b, "tocsin_timer_lateness_seconds", "histogram",
+	       "How late timers (escalations, ack timeouts, auto-resolves) took effect: "
+	       "committed minus deadline.");
+	for (size_t i = 0; i < LATENESS_BUCKETS; i++)
+		buf_addf(b, "tocsin_timer_lateness_seconds_bucket{le=\"%g\"} %llu\n",
+			 (double)LATENESS_BOUNDS_MS[i] / 1000,
+			 (unsigned long long)__atomic_load_n(&c->lateness[i], __ATOMIC_RELAXED));
+	uint64_t n = __atomic_load_n(&c->timers_fired, __ATOMIC_RELAXED);
+	buf_addf(b, "tocsin_timer_lateness_seconds_bucket{le=\"+Inf\"} %llu\n",
+		 (unsigned long long)n);
+	buf_addf(b, "tocsin_timer_lateness_seconds_sum %.3f\n",
+		 (double)__atomic_load_n(&c->lateness_ms_sum, __ATOMIC_RELAXED) / 1000);
+	buf_addf(b, "tocsin_timer_lateness_seconds_count %llu\n", (unsigned long long)n);
+}
+
 void metrics_get(struct server *srv, struct http_request *req, const struct route_ctx *ctx)
 {
 	struct buf b = BUF_INIT;
@@ -71,8 +89,9 @@ void metrics_get(struct server *srv, struct http_request *req, const struct rout
 	       "Transactions the store writer committed (each holds a batch of writes).");
 	buf_addf(&b, "tocsin_store_commits_total %llu\n", (unsigned long long)batches);
 	family(&b, "tocsin_engine_timers_pending", "gauge",
-	       "Deadlines (ack timeouts, auto-resolves) waiting in the engine.");
+	       "Deadlines (escalations, ack timeouts, auto-resolves) waiting in the engine.");
 	buf_addf(&b, "tocsin_engine_timers_pending %zu\n", engine_pending(srv->engine));
+	lateness(&b, &srv->counters);
 	family(&b, "tocsin_start_time_seconds", "gauge", "When this tocsin started (Unix time).");
 	buf_addf(&b, "tocsin_start_time_seconds %lld\n", (long long)(srv->started_at / 1000));
 	size_t len;

@@ -14,6 +14,7 @@ void incident_release(struct incident *i)
 	free(i->title);
 	free(i->assigned_to);
 	free(i->group_key);
+	free(i->policy);
 	memset(i, 0, sizeof(*i));
 }
 
@@ -60,6 +61,14 @@ void override_release(struct override *o)
 	memset(o, 0, sizeof(*o));
 }
 
+void page_release(struct page *p)
+{
+	free(p->user);
+	free(p->reason);
+	free(p->status);
+	memset(p, 0, sizeof(*p));
+}
+
 static void *list_add(void **v, size_t *n, size_t *cap, size_t size)
 {
 	if (*n == *cap) {
@@ -90,6 +99,7 @@ LIST_FUNCS(log_list, struct log_entry, log_entry_release)
 LIST_FUNCS(change_list, struct change_event, change_release)
 LIST_FUNCS(timer_list, struct timer, timer_release)
 LIST_FUNCS(override_list, struct override, override_release)
+LIST_FUNCS(page_list, struct page, page_release)
 
 static const char *const status_names[] = {
 	[INC_TRIGGERED] = "triggered",

@@ -1,6 +1,6 @@
 /*
  * model.h - the records tocsin keeps in its store: incidents, alerts, log entries
- * (the timeline), change events, timers, maintenance windows.
+ * (the timeline), change events, timers, overrides, pages (the outbox).
  *
  * Plain structs with owned strings.  *_release() frees what a record owns and zeroes
  * it; records filled by the store are the caller's to release.  Times are int64_t
@@ -31,6 +31,8 @@ struct incident {
 	int open_alerts;		/* alerts not yet resolved */
 	char *group_key;		/* NULL, or the sender's group (Alertmanager groupKey) */
 	int paged;			/* 0: opened in a maintenance window, nobody paged */
+	char *policy;			/* escalation policy id taken at open; NULL: none */
+	int escalation_loop;		/* 0: first pass through the policy, 1: first repeat */
 };
 
 struct alert {
@@ -71,8 +73,21 @@ struct change_event {
 struct timer {
 	int64_t id;
 	int64_t incident;
-	char *kind;			/* ack_timeout | auto_resolve | ... */
+	char *kind;			/* ack_timeout | auto_resolve | escalate */
 	int64_t due;
+};
+
+/* A page request in the outbox: user was assigned the incident (by the escalation
+ * policy at level/loop, or by hand) and is to be notified through their rules. */
+struct page {
+	int64_t id;
+	int64_t incident;
+	char *user;
+	int level;			/* 1-based; 0 for a hand-made assignment */
+	int loop;
+	char *reason;			/* escalate | reassign */
+	int64_t created_at;
+	char *status;			/* pending (the notification worker moves it on) */
 };
 
 /* An on-call override: user replaces whoever the schedule's layers give in
@@ -99,6 +114,7 @@ MODEL_LIST(log_list, struct log_entry);
 MODEL_LIST(change_list, struct change_event);
 MODEL_LIST(timer_list, struct timer);
 MODEL_LIST(override_list, struct override);
+MODEL_LIST(page_list, struct page);
 
 void incident_release(struct incident *i);
 void alert_release(struct alert *a);
@@ -106,6 +122,7 @@ void log_entry_release(struct log_entry *e);
 void change_release(struct change_event *c);
 void timer_release(struct timer *t);
 void override_release(struct override *o);
+void page_release(struct page *p);
 
 /* Appends a zeroed record and returns it. */
 struct incident *incident_list_add(struct incident_list *l);
@@ -114,12 +131,14 @@ struct log_entry *log_list_add(struct log_list *l);
 struct change_event *change_list_add(struct change_list *l);
 struct timer *timer_list_add(struct timer_list *l);
 struct override *override_list_add(struct override_list *l);
+struct page *page_list_add(struct page_list *l);
 void incident_list_release(struct incident_list *l);
 void alert_list_release(struct alert_list *l);
 void log_list_release(struct log_list *l);
 void change_list_release(struct change_list *l);
 void timer_list_release(struct timer_list *l);
 void override_list_release(struct override_list *l);
+void page_list_release(struct page_list *l);
 
 const char *incident_status_name(enum incident_status s);
 int incident_status_parse(const char *s, enum incident_status *out);

@@ -17,6 +17,7 @@
 #include "auth.h"
 #include "clock.h"
 #include "engine.h"
+#include "fault.h"
 #include "ratelimit.h"
 #include "routes.h"
 #include "server.h"
@@ -28,6 +29,18 @@ struct config *server_config(struct server *srv)
 	struct config *c = config_ref(srv->cfg);
 	pthread_mutex_unlock(&srv->cfg_lock);
 	return c;
+}
+
+const int64_t LATENESS_BOUNDS_MS[LATENESS_BUCKETS] = { 10, 50, 100, 250, 500, 1000, 2500,
+							5000, 10000 };
+
+void server_count_lateness(struct server *srv, int64_t late_ms)
+{
+	for (size_t i = 0; i < LATENESS_BUCKETS; i++)
+		if (late_ms <= LATENESS_BOUNDS_MS[i])
+			__atomic_add_fetch(&srv->counters.lateness[i], 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&srv->counters.lateness_ms_sum, (uint64_t)late_ms, __ATOMIC_RELAXED);
+	COUNT(srv, timers_fired);
 }
 
 void server_reply_fault(struct server *srv, struct http_request *req)
@@ -182,6 +195,7 @@ int server_serve(const char *config_path)
 	}
 	if (!(srv.cfg = load_or_report(config_path)))
 		return 1;
+	fault_init_from_env();
 	/* every thread inherits this mask; only sigwait() sees these signals */
 	sigemptyset(&set);
 	sigaddset(&set, SIGHUP);

@@ -24,6 +24,9 @@
 struct engine;
 struct ratelimit;
 
+#define LATENESS_BUCKETS 9
+extern const int64_t LATENESS_BOUNDS_MS[LATENESS_BUCKETS];
+
 struct server_counters {
 	uint64_t events[3];		/* accepted: trigger, acknowledge, resolve */
 	uint64_t changes;
@@ -33,6 +36,10 @@ struct server_counters {
 	uint64_t incidents_opened;
 	uint64_t reloads;
 	uint64_t reload_failures;
+	/* timers fired, by lateness (fired minus deadline): le LATENESS_BOUNDS_MS[i] */
+	uint64_t lateness[LATENESS_BUCKETS];
+	uint64_t lateness_ms_sum;
+	uint64_t timers_fired;
 };
 
 struct server {
@@ -49,6 +56,8 @@ struct server {
 /* A new reference to the config in force; the caller config_unref()s it. */
 struct config *server_config(struct server *srv);
 #define COUNT(srv, field) __atomic_add_fetch(&(srv)->counters.field, 1, __ATOMIC_RELAXED)
+/* Counts a fired timer that was late_ms late. */
+void server_count_lateness(struct server *srv, int64_t late_ms);
 
 /* `tocsin serve`: runs until SIGTERM/SIGINT; returns the exit status. */
 int server_serve(const char *config_path);

@@ -107,6 +107,12 @@ struct store_ops {
 	/* Deletes the incident's timers of kind (NULL: every kind). */
 	int (*timer_cancel)(struct store_conn *c, int64_t incident, const char *kind);
 	int (*timer_list)(struct store_conn *c, struct timer_list *out);
+	/* STORE_FOUND and *due of the incident's earliest timer of kind. */
+	int (*timer_next)(struct store_conn *c, int64_t incident, const char *kind, int64_t *due);
+
+	int (*page_insert)(struct store_conn *c, struct page *p);	/* sets id */
+	/* The incident's pages, oldest first. */
+	int (*page_list)(struct store_conn *c, int64_t incident, struct page_list *out);
 
 	int (*override_insert)(struct store_conn *c, struct override *o);	/* sets id */
 	/* Overrides of schedule (NULL: all) that overlap [from, to), oldest first. */

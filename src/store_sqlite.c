@@ -106,6 +106,30 @@ static const char *const migrations[] = {
 	" created_at INTEGER NOT NULL,"
 	" created_by TEXT NOT NULL);"
 	"CREATE INDEX overrides_schedule ON overrides(schedule, end_at);",
+	/* 3: escalation: the policy an incident follows, and the outbox of pages; timer
+	 * ids are never reused, so a cancelled timer's id cannot name a newer timer */
+	"CREATE TABLE timers_new ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" incident INTEGER NOT NULL,"
+	" kind TEXT NOT NULL,"
+	" due INTEGER NOT NULL);"
+	"INSERT INTO timers_new (id, incident, kind, due) SELECT id, incident, kind, due FROM timers;"
+	"DROP TABLE timers;"
+	"ALTER TABLE timers_new RENAME TO timers;"
+	"CREATE INDEX timers_incident ON timers(incident, kind);"
+	"ALTER TABLE incidents ADD COLUMN policy TEXT;"
+	"ALTER TABLE incidents ADD COLUMN escalation_loop INTEGER NOT NULL DEFAULT 0;"
+	"CREATE TABLE pages ("
+	" id INTEGER PRIMARY KEY,"
+	" incident INTEGER NOT NULL,"
+	" user TEXT NOT NULL,"
+	" level INTEGER NOT NULL,"
+	" loop INTEGER NOT NULL,"
+	" reason TEXT NOT NULL,"
+	" created_at INTEGER NOT NULL,"
+	" status TEXT NOT NULL DEFAULT 'pending');"
+	"CREATE INDEX pages_incident ON pages(incident, id);"
+	"CREATE INDEX pages_pending ON pages(id) WHERE status = 'pending';",
 };
 
 enum stmt {
@@ -139,6 +163,9 @@ enum stmt {
 	S_TIMER_CANCEL,
 	S_TIMER_CANCEL_ALL,
 	S_TIMER_LIST,
+	S_TIMER_NEXT,
+	S_PAGE_INSERT,
+	S_PAGE_LIST,
 	S_MAINT_SET,
 	S_MAINT_ACTIVE,
 	S_MAINT_HORIZON,
@@ -154,7 +181,7 @@ enum stmt {
 		   "severity, details, integration, created_at, updated_at, resolved_at"
 #define INCIDENT_COLS "number, service, title, status, severity, urgency_high, created_at, " \
 		      "acknowledged_at, resolved_at, updated_at, assigned_to, escalation_level, " \
-		      "alert_count, open_alerts, group_key, paged"
+		      "alert_count, open_alerts, group_key, paged, policy, escalation_loop"
 
 static const char *const stmt_sql[S_COUNT] = {
 	[S_BEGIN] = "BEGIN IMMEDIATE",
@@ -176,13 +203,15 @@ static const char *const stmt_sql[S_COUNT] = {
 				" WHERE incident = ?1 AND resolved = 0",
 	[S_INCIDENT_INSERT] = "INSERT INTO incidents (service, title, status, severity, urgency_high,"
 			      " created_at, acknowledged_at, resolved_at, updated_at, assigned_to,"
-			      " escalation_level, alert_count, open_alerts, group_key, paged)"
-			      " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)",
+			      " escalation_level, alert_count, open_alerts, group_key, paged, policy,"
+			      " escalation_loop)"
+			      " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17)",
 	[S_INCIDENT_GET] = "SELECT " INCIDENT_COLS " FROM incidents WHERE number = ?1",
 	[S_INCIDENT_UPDATE] = "UPDATE incidents SET title = ?2, status = ?3, severity = ?4,"
 			      " urgency_high = ?5, acknowledged_at = ?6, resolved_at = ?7,"
 			      " updated_at = ?8, assigned_to = ?9, escalation_level = ?10,"
-			      " alert_count = ?11, open_alerts = ?12, paged = ?13 WHERE number = ?1",
+			      " alert_count = ?11, open_alerts = ?12, paged = ?13, policy = ?14,"
+			      " escalation_loop = ?15 WHERE number = ?1",
 	[S_INCIDENT_FIND_OPEN] = "SELECT " INCIDENT_COLS " FROM incidents WHERE service = ?1"
 				 " AND status < 2 AND created_at >= ?2"
 				 " ORDER BY number DESC LIMIT 1",
@@ -207,6 +236,11 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_TIMER_CANCEL] = "DELETE FROM timers WHERE incident = ?1 AND kind = ?2",
 	[S_TIMER_CANCEL_ALL] = "DELETE FROM timers WHERE incident = ?1",
 	[S_TIMER_LIST] = "SELECT id, incident, kind, due FROM timers ORDER BY due, id",
+	[S_TIMER_NEXT] = "SELECT min(due) FROM timers WHERE incident = ?1 AND kind = ?2",
+	[S_PAGE_INSERT] = "INSERT INTO pages (incident, user, level, loop, reason, created_at, status)"
+			  " VALUES (?1,?2,?3,?4,?5,?6,'pending')",
+	[S_PAGE_LIST] = "SELECT id, incident, user, level, loop, reason, created_at, status"
+			" FROM pages WHERE incident = ?1 ORDER BY id",
 	[S_MAINT_SET] = "INSERT INTO maintenance (service, start_at, end_at, actor) VALUES (?1,?2,?3,?4)",
 	[S_MAINT_ACTIVE] = "SELECT max(end_at) FROM maintenance WHERE service = ?1"
 			   " AND start_at <= ?2 AND end_at > ?2",
@@ -521,6 +555,8 @@ static void read_incident(sqlite3_stmt *st, struct incident *i)
 	i->open_alerts = sqlite3_column_int(st, 13);
 	i->group_key = col_text(st, 14);
 	i->paged = sqlite3_column_int(st, 15);
+	i->policy = col_text(st, 16);
+	i->escalation_loop = sqlite3_column_int(st, 17);
 }
 
 static int sq_incident_insert(struct store_conn *c, struct incident *i)
@@ -543,6 +579,8 @@ static int sq_incident_insert(struct store_conn *c, struct incident *i)
 	sqlite3_bind_int(st, 13, i->open_alerts);
 	bind_text(st, 14, i->group_key);
 	sqlite3_bind_int(st, 15, i->paged);
+	bind_text(st, 16, i->policy);
+	sqlite3_bind_int(st, 17, i->escalation_loop);
 	int rc = finish(c, st, "incident_insert");
 	if (rc == STORE_OK)
 		i->number = sqlite3_last_insert_rowid(c->db);
@@ -581,6 +619,8 @@ static int sq_incident_update(struct store_conn *c, const struct incident *i)
 	sqlite3_bind_int(st, 11, i->alert_count);
 	sqlite3_bind_int(st, 12, i->open_alerts);
 	sqlite3_bind_int(st, 13, i->paged);
+	bind_text(st, 14, i->policy);
+	sqlite3_bind_int(st, 15, i->escalation_loop);
 	return finish(c, st, "incident_update");
 }
 
@@ -805,6 +845,61 @@ static int sq_timer_list(struct store_conn *c, struct timer_list *out)
 	return rc;
 }
 
+static int sq_timer_next(struct store_conn *c, int64_t incident, const char *kind, int64_t *due)
+{
+	sqlite3_stmt *st = prep(c, S_TIMER_NEXT);
+	if (!st)
+		return STORE_FAULT;
+	sqlite3_bind_int64(st, 1, incident);
+	bind_text(st, 2, kind);
+	int rc = step_row(c, st, "timer_next");
+	if (rc != STORE_FOUND)
+		return rc;
+	int found = sqlite3_column_type(st, 0) != SQLITE_NULL;
+	if (found)
+		*due = sqlite3_column_int64(st, 0);
+	done_rows(st);
+	return found ? STORE_FOUND : STORE_NOTFOUND;
+}
+
+static int sq_page_insert(struct store_conn *c, struct page *p)
+{
+	sqlite3_stmt *st = prep(c, S_PAGE_INSERT);
+	if (!st)
+		return STORE_FAULT;
+	sqlite3_bind_int64(st, 1, p->incident);
+	bind_text(st, 2, p->user);
+	sqlite3_bind_int(st, 3, p->level);
+	sqlite3_bind_int(st, 4, p->loop);
+	bind_text(st, 5, p->reason);
+	sqlite3_bind_int64(st, 6, p->created_at);
+	int rc = finish(c, st, "page_insert");
+	if (rc == STORE_OK)
+		p->id = sqlite3_last_insert_rowid(c->db);
+	return rc;
+}
+
+static int sq_page_list(struct store_conn *c, int64_t incident, struct page_list *out)
+{
+	sqlite3_stmt *st = prep(c, S_PAGE_LIST);
+	int rc;
+	if (!st)
+		return STORE_FAULT;
+	sqlite3_bind_int64(st, 1, incident);
+	while ((rc = step_row(c, st, "page_list")) == STORE_FOUND) {
+		struct page *p = page_list_add(out);
+		p->id = sqlite3_column_int64(st, 0);
+		p->incident = sqlite3_column_int64(st, 1);
+		p->user = col_text(st, 2);
+		p->level = sqlite3_column_int(st, 3);
+		p->loop = sqlite3_column_int(st, 4);
+		p->reason = col_text(st, 5);
+		p->created_at = sqlite3_column_int64(st, 6);
+		p->status = col_text(st, 7);
+	}
+	return rc;
+}
+
 static int sq_maintenance_set(struct store_conn *c, const char *service, int64_t start,
 			      int64_t end, const char *actor)
 {
@@ -937,6 +1032,9 @@ const struct store_ops store_sqlite_ops = {
 	.timer_delete = sq_timer_delete,
 	.timer_cancel = sq_timer_cancel,
 	.timer_list = sq_timer_list,
+	.timer_next = sq_timer_next,
+	.page_insert = sq_page_insert,
+	.page_list = sq_page_list,
 	.override_insert = sq_override_insert,
 	.override_list = sq_override_list,
 	.override_delete = sq_override_delete,

@@ -64,10 +64,10 @@ def test_ack_resolve_note_severity_through_the_api(tocsin):
         == "resolved"
     log = tocsin.show(1)["log"]
     assert [(e["type"], e["actor"]) for e in log] == [
-        ("trigger", "events_v2"), ("ack", "bob"), ("note", "bob"), ("severity", "bob"),
-        ("resolve", "bob")]
-    assert log[2]["message"] == "restarting nginx"
-    assert log[3]["message"] == "severity changed from SEV-4 to SEV-1"
+        ("trigger", "events_v2"), ("escalate", "system"), ("ack", "bob"), ("note", "bob"),
+        ("severity", "bob"), ("resolve", "bob")]
+    assert log[3]["message"] == "restarting nginx"
+    assert log[4]["message"] == "severity changed from SEV-4 to SEV-1"
 
 
 def test_second_ack_is_idempotent_and_logged_once(tocsin):

@@ -24,9 +24,10 @@ def test_readme_tour(tocsin):
     assert tocsin.cli("resolve", "#1").stdout == "#1 resolved\n"
     shown = json.loads(tocsin.cli("show", "1", "--json").stdout)
     assert shown["status"] == "resolved"
-    assert [e["type"] for e in shown["log"]] == ["trigger", "ack", "note", "resolve"]
-    assert shown["log"][2]["message"] == "restarted nginx"
-    assert shown["log"][1]["actor"] == "alice"
+    assert [e["type"] for e in shown["log"]] == ["trigger", "escalate", "ack", "note", "resolve"]
+    assert shown["log"][1]["message"] == "level 1: assigned to alice"
+    assert shown["log"][3]["message"] == "restarted nginx"
+    assert shown["log"][2]["actor"] == "alice"
 
 
 def test_incidents_json_shape_and_filters(tocsin):
@@ -84,6 +85,7 @@ def test_exit_statuses(tocsin):
 def test_help_lists_what_works(tocsin):
     r = tocsin.run("help")
     assert r.returncode == 0
-    for cmd in ["serve", "config check", "token create", "trigger", "ack", "resolve", "note",
-                "severity", "incidents", "show", "maintenance"]:
+    for cmd in ["serve", "config check", "token create", "trigger", "ack", "resolve",
+                "escalate", "reassign", "note", "severity", "incidents", "show", "maintenance",
+                "oncall", "shifts", "override", "overrides"]:
         assert re.search(rf"^  {cmd}\b", r.stdout, re.M), cmd

@@ -178,5 +178,5 @@ def test_timeline_shows_what_changed_before_the_incident(tocsin):
     log = tocsin.show(1)["log"]
     assert [(e["type"], e["message"]) for e in log if e["type"] == "change"] == [
         ("change", "deploy #219"), ("change", "rollback to #218")]
-    assert [e["type"] for e in log] == ["change", "trigger", "change"]
+    assert [e["type"] for e in log] == ["change", "trigger", "escalate", "change"]
     assert log[0]["actor"] == "ci"
