@@ -621,25 +621,45 @@ void api_token_create(struct server *srv, struct http_request *req,
 	config_unref(cfg);
 }
 
+/* A duration with an optional sign: "-1h". */
+static int signed_duration(const char *s, int64_t *ms)
+{
+	int neg = *s == '-';
+	if (duration_parse(s + (neg || *s == '+'), ms) < 0)
+		return -1;
+	if (neg)
+		*ms = -*ms;
+	return 0;
+}
+
+/* {"advance":"30m"} moves test time forward; {"step":"-1h"} simulates a step of the
+ * wall clock, which the engine must see through. */
 void api_test_clock(struct server *srv, struct http_request *req, const struct route_ctx *ctx)
 {
-	char *adv = NULL;
-	int64_t ms = 0;
+	json_t *doc;
 	char iso[ISO_LEN];
+	int64_t ms = 0;
 	if (!clock_is_test()) {
 		http_reply_error(req, 404, "not found", "the test clock is off");
 		return;
 	}
-	if (!(adv = body_string(req, "advance")))
+	if (!(doc = body_object(req)))
 		return;
-	if (duration_parse(adv, &ms) < 0) {
-		http_reply_error(req, 400, "bad request", "'advance' must be a duration");
-	} else {
+	const char *adv = json_string_value(json_object_get(doc, "advance"));
+	const char *step = json_string_value(json_object_get(doc, "step"));
+	if (adv && duration_parse(adv, &ms) == 0) {
 		clock_advance(ms);
-		engine_wake(srv->engine);
-		iso_format_utc(clock_now_ms(), iso);
-		reply_json(req, 200, json_pack("{s:s, s:I}", "now", iso, "offset_ms",
-					       (json_int_t)clock_offset()));
+	} else if (!adv && step && signed_duration(step, &ms) == 0) {
+		clock_step(ms);
+	} else {
+		http_reply_error(req, 400, "bad request",
+				 "give 'advance' (a duration) or 'step' (a duration, may be negative)");
+		json_decref(doc);
+		return;
 	}
-	free(adv);
+	engine_wake(srv->engine);
+	iso_format_utc(clock_now_ms(), iso);
+	reply_json(req, 200, json_pack("{s:s, s:I}", "now", iso, "offset_ms",
+				       (json_int_t)clock_offset()));
+	json_decref(doc);
 }

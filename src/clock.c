@@ -10,6 +10,7 @@
 #include "banned.h"
 
 static int64_t offset_ms;	/* atomic */
+static int64_t step_ms;		/* atomic: a simulated wall-clock step */
 static int test_enabled;	/* written once at start */
 
 static int64_t ts_ms(clockid_t id)
@@ -19,14 +20,30 @@ static int64_t ts_ms(clockid_t id)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int64_t clock_wall_ms(void)
+{
+	return ts_ms(CLOCK_REALTIME) + __atomic_load_n(&step_ms, __ATOMIC_RELAXED);
+}
+
 int64_t clock_now_ms(void)
 {
-	return ts_ms(CLOCK_REALTIME) + __atomic_load_n(&offset_ms, __ATOMIC_RELAXED);
+	return clock_wall_ms() + __atomic_load_n(&offset_ms, __ATOMIC_RELAXED);
 }
 
 int64_t clock_mono_ms(void)
 {
 	return ts_ms(CLOCK_MONOTONIC);
+}
+
+int64_t clock_boot_ms(void)
+{
+	return ts_ms(CLOCK_BOOTTIME);
+}
+
+void clock_step(int64_t ms)
+{
+	if (test_enabled)
+		__atomic_add_fetch(&step_ms, ms, __ATOMIC_RELAXED);
 }
 
 int clock_init_from_env(char **err)

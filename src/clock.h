@@ -11,7 +11,13 @@
  * offset is test-only.
  *
  * clock_mono_ms() is the monotonic clock, for measuring and waiting: never for
- * deadlines, which are UTC and persisted.
+ * deadlines, which are UTC and persisted.  clock_boot_ms() is CLOCK_BOOTTIME, the
+ * monotonic clock that also counts suspended time: wall time minus boot time changes
+ * only when the wall clock is stepped, which is how the engine notices a step.
+ *
+ * clock_step() (tests only, POST /api/test/clock {"step": ...}) simulates such a
+ * step: it moves clock_wall_ms() and clock_now_ms() but not the boot clock, exactly
+ * as `date -s` would, without touching the machine's clock.
  */
 #ifndef TOCSIN_CLOCK_H
 #define TOCSIN_CLOCK_H
@@ -20,6 +26,9 @@
 
 int64_t clock_now_ms(void);
 int64_t clock_mono_ms(void);
+int64_t clock_boot_ms(void);
+/* The wall clock as the machine has it (plus a simulated step): no test offset. */
+int64_t clock_wall_ms(void);
 
 /* Reads TOCSIN_TEST_CLOCK / TOCSIN_TEST_CLOCK_OFFSET; returns -1 with *err on a bad
  * offset.  Call once at start, before threads. */
@@ -29,5 +38,7 @@ int clock_is_test(void);
 /* Moves the test clock forward by ms (>= 0).  No effect unless enabled. */
 void clock_advance(int64_t ms);
 int64_t clock_offset(void);
+/* Simulates a wall-clock step of ms (either sign).  No effect unless enabled. */
+void clock_step(int64_t ms);
 
 #endif

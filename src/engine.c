@@ -13,9 +13,20 @@
  *
  * Waiting: the thread sleeps on a condition variable with a monotonic timeout of
  * at most one second, then compares the heap top with clock_now_ms() (UTC, plus
- * the test offset).  A wall-clock step thus neither mass-fires (deadlines are
- * absolute UTC and fire once) nor stalls more than a second, and tests that move
- * the test clock call engine_wake() instead of sleeping.
+ * the test offset).  Tests that move the test clock call engine_wake() instead of
+ * sleeping.
+ *
+ * Wall-clock steps.  Deadlines are UTC because they must survive restarts, but a
+ * deadline means "this long after the event", so a step of the wall clock (`date -s`,
+ * a VM restored, NTP correcting a bad clock) must not make every deadline in the
+ * stepped-over hour fire at once, nor hold them all back by the step.  Each turn of
+ * the loop compares wall time minus CLOCK_BOOTTIME (constant while the clock only
+ * runs or slews) with its value at start; when it moved by STEP_MIN_MS or more, the
+ * engine moves every pending deadline by the same amount: in the heap at once, in
+ * the store by a job (timers.due += step) queued before any later firing.  A fire
+ * job already in flight that then finds its row not yet due hands the timer back
+ * with the shifts it missed.  Timers armed in the second between a step and its
+ * detection move with the others (at most a second of error on those).
  *
  * Firing is a store job (incident_fire_timer) submitted without waiting; a job that
  * hits a store fault puts its timer back, one second later.
@@ -35,6 +46,7 @@
 
 #define ENGINE_TICK_MS 1000
 #define ENGINE_RETRY_MS 1000
+#define STEP_MIN_MS 2000	/* slewing moves the wall clock 0.5 ms a second at most */
 
 struct heap_item {
 	int64_t due;
@@ -50,6 +62,8 @@ struct engine {
 	struct heap_item *heap;
 	size_t n, cap;
 	int inflight;		/* fire jobs submitted, not yet done */
+	int64_t wall_minus_boot;	/* at start, moved by each step seen */
+	int64_t shifted;	/* sum of the steps deadlines were moved by */
 };
 
 struct fire_job {
@@ -58,6 +72,7 @@ struct fire_job {
 	struct config *cfg;
 	int64_t timer_id;
 	int64_t due;
+	int64_t shifted;	/* e->shifted when submitted */
 	struct timer fired;	/* set by apply when the timer still existed */
 };
 
@@ -127,6 +142,8 @@ static void fire_done(struct store_job *job, int rc)
 	pthread_mutex_lock(&e->lock);
 	if (rc == STORE_FAULT)
 		heap_push(e, clock_now_ms() + ENGINE_RETRY_MS, f->timer_id);
+	else if (rc == TIMER_NOT_DUE)	/* moved: wait for where it is now */
+		heap_push(e, f->fired.due + (e->shifted - f->shifted), f->timer_id);
 	e->inflight--;
 	pthread_cond_signal(&e->cond);
 	pthread_mutex_unlock(&e->lock);
@@ -147,9 +164,46 @@ static void fire_due(struct engine *e, int64_t now)
 		f->cfg = server_config(e->srv);
 		f->timer_id = it.id;
 		f->due = it.due;
+		f->shifted = e->shifted;
 		e->inflight++;
 		store_submit(e->srv->store, &f->job);
 	}
+}
+
+static int shift_apply(struct store_tx *tx, struct store_job *job)
+{
+	return tx->ops->timer_shift(tx->conn, *(int64_t *)job->arg);
+}
+
+static void shift_done(struct store_job *job, int rc)
+{
+	if (rc == STORE_FAULT)
+		log_error("engine: could not move the stored deadlines after a clock step; "
+			  "they keep their old times");
+	free(job->arg);
+	free(job);
+}
+
+/* Called with the lock held: moves every deadline by a wall-clock step, if any. */
+static void follow_steps(struct engine *e)
+{
+	int64_t now = clock_wall_ms() - clock_boot_ms();
+	int64_t step = now - e->wall_minus_boot;
+	if (step > -STEP_MIN_MS && step < STEP_MIN_MS)
+		return;
+	e->wall_minus_boot = now;
+	e->shifted += step;
+	for (size_t i = 0; i < e->n; i++)
+		e->heap[i].due += step;	/* the same for all: the heap order holds */
+	struct store_job *job = xcalloc(1, sizeof(*job));
+	int64_t *arg = xmalloc(sizeof(*arg));
+	*arg = step;
+	job->apply = shift_apply;
+	job->done = shift_done;
+	job->arg = arg;
+	store_submit(e->srv->store, job);
+	log_warn("engine: the wall clock was stepped by %+.0f s; %zu pending deadline(s) "
+		 "moved with it", (double)step / 1000, e->n);
 }
 
 static void wait_until(struct engine *e, int64_t now)
@@ -175,6 +229,7 @@ static void *engine_main(void *arg)
 	struct engine *e = arg;
 	pthread_mutex_lock(&e->lock);
 	while (!e->stopping) {
+		follow_steps(e);
 		int64_t now = clock_now_ms();
 		fire_due(e, now);
 		wait_until(e, now);
@@ -208,6 +263,7 @@ struct engine *engine_start(struct server *srv, char **err)
 	struct engine *e = xcalloc(1, sizeof(*e));
 	pthread_condattr_t attr;
 	e->srv = srv;
+	e->wall_minus_boot = clock_wall_ms() - clock_boot_ms();
 	if (load_timers(e, err) < 0) {
 		free(e);
 		return NULL;

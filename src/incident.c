@@ -421,10 +421,8 @@ int incident_fire_timer(struct store_tx *tx, const struct config *cfg, int64_t t
 	int rc = tx->ops->timer_get(tx->conn, timer_id, fired);
 	if (rc != STORE_FOUND)
 		return rc;	/* cancelled meanwhile */
-	if (fired->due > now) {	/* not due: a stale wake-up; its own one comes later */
-		timer_release(fired);
-		return STORE_NOTFOUND;
-	}
+	if (fired->due > now)
+		return TIMER_NOT_DUE;	/* a stale wake-up: the deadline was moved */
 	rc = tx->ops->timer_delete(tx->conn, timer_id);
 	if (rc == STORE_OK)
 		rc = fire(tx, cfg, fired, now);

@@ -67,7 +67,9 @@ int incident_apply_action(struct store_tx *tx, const struct config *cfg,
 
 /* Fires a persisted timer (ack_timeout, auto_resolve, escalate) if it still exists:
  * STORE_FOUND with *fired the timer (the caller releases it), STORE_NOTFOUND when it
- * was cancelled meanwhile, STORE_FAULT. */
+ * was cancelled meanwhile, TIMER_NOT_DUE with *fired when its deadline is later than
+ * now (it was moved: the caller waits for the new one), STORE_FAULT. */
+#define TIMER_NOT_DUE 2
 int incident_fire_timer(struct store_tx *tx, const struct config *cfg, int64_t timer_id,
 			int64_t now, struct timer *fired);
 

@@ -107,6 +107,8 @@ struct store_ops {
 	/* Deletes the incident's timers of kind (NULL: every kind). */
 	int (*timer_cancel)(struct store_conn *c, int64_t incident, const char *kind);
 	int (*timer_list)(struct store_conn *c, struct timer_list *out);
+	/* Moves every timer's deadline by delta ms (the wall clock was stepped). */
+	int (*timer_shift)(struct store_conn *c, int64_t delta);
 	/* STORE_FOUND and *due of the incident's earliest timer of kind. */
 	int (*timer_next)(struct store_conn *c, int64_t incident, const char *kind, int64_t *due);
 

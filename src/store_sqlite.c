@@ -164,6 +164,7 @@ enum stmt {
 	S_TIMER_CANCEL_ALL,
 	S_TIMER_LIST,
 	S_TIMER_NEXT,
+	S_TIMER_SHIFT,
 	S_PAGE_INSERT,
 	S_PAGE_LIST,
 	S_MAINT_SET,
@@ -236,6 +237,7 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_TIMER_CANCEL] = "DELETE FROM timers WHERE incident = ?1 AND kind = ?2",
 	[S_TIMER_CANCEL_ALL] = "DELETE FROM timers WHERE incident = ?1",
 	[S_TIMER_LIST] = "SELECT id, incident, kind, due FROM timers ORDER BY due, id",
+	[S_TIMER_SHIFT] = "UPDATE timers SET due = due + ?1",
 	[S_TIMER_NEXT] = "SELECT min(due) FROM timers WHERE incident = ?1 AND kind = ?2",
 	[S_PAGE_INSERT] = "INSERT INTO pages (incident, user, level, loop, reason, created_at, status)"
 			  " VALUES (?1,?2,?3,?4,?5,?6,'pending')",
@@ -845,6 +847,15 @@ static int sq_timer_list(struct store_conn *c, struct timer_list *out)
 	return rc;
 }
 
+static int sq_timer_shift(struct store_conn *c, int64_t delta)
+{
+	sqlite3_stmt *st = prep(c, S_TIMER_SHIFT);
+	if (!st)
+		return STORE_FAULT;
+	sqlite3_bind_int64(st, 1, delta);
+	return finish(c, st, "timer_shift");
+}
+
 static int sq_timer_next(struct store_conn *c, int64_t incident, const char *kind, int64_t *due)
 {
 	sqlite3_stmt *st = prep(c, S_TIMER_NEXT);
@@ -1033,6 +1044,7 @@ const struct store_ops store_sqlite_ops = {
 	.timer_cancel = sq_timer_cancel,
 	.timer_list = sq_timer_list,
 	.timer_next = sq_timer_next,
+	.timer_shift = sq_timer_shift,
 	.page_insert = sq_page_insert,
 	.page_list = sq_page_list,
 	.override_insert = sq_override_insert,

@@ -430,3 +430,42 @@ def test_metrics_count_fired_timers_by_lateness(esc):
     body = t.get("/metrics", user=None).body
     assert "tocsin_timer_lateness_seconds_count 1" in body
     assert 'tocsin_timer_lateness_seconds_bucket{le="+Inf"} 1' in body
+
+
+def test_wall_clock_step_neither_mass_fires_nor_stalls(esc):
+    t = esc
+    t.enqueue(key=K_WEB, dedup="a")
+    due = iso_ms(t.show(1)["escalates_at"])
+    # the wall clock jumps an hour ahead: the 5-minute step must not fire at once
+    assert t.post("/api/test/clock", {"step": "1h"}, user="alice").status == 200
+    wait_for(lambda: "wall clock was stepped by +3600 s" in t.log(), what="step noticed")
+    # measured from two clocks, the step is exact to a few milliseconds
+    wait_for(lambda: abs(iso_ms(t.show(1)["escalates_at"]) - due - 3600 * 1000) < 20,
+             what="the stored deadline moved")
+    settle()
+    assert pages(t) == THREE[:1]
+    to_deadline(t, by_ms=-1500)
+    settle()
+    assert pages(t) == THREE[:1]
+    t.advance("2s")
+    assert wait_pages(t, 2) == THREE[:2]
+    # and back two hours: the next step is still five minutes away, not two hours
+    assert t.post("/api/test/clock", {"step": "-2h"}, user="alice").status == 200
+    wait_for(lambda: "stepped by -7200 s" in t.log(), what="step back noticed")
+
+    def left():
+        now = iso_ms(t.get("/api/info").json()["now"])
+        return iso_ms(t.show(1)["escalates_at"]) - now
+    wait_for(lambda: left() < 3600 * 1000, what="the stored deadline moved back")
+    assert 290 * 1000 < left() <= 300 * 1000, left()
+    to_deadline(t, by_ms=500)
+    assert wait_pages(t, 3) == THREE[:3]
+    settle()
+    assert len(escalations(t)) == 3
+
+
+def test_test_clock_refuses_a_bad_request(esc):
+    r = esc.post("/api/test/clock", {"step": "sideways"}, user="alice")
+    assert r.status == 400 and "'step'" in r.body
+    r = esc.post("/api/test/clock", {"advance": "-5m"}, user="alice")
+    assert r.status == 400

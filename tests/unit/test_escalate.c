@@ -225,7 +225,7 @@ Test(escalate, deadlines_chain_from_the_deadline_that_fired)
 Test(escalate, a_timer_that_is_not_due_does_not_fire)
 {
 	trigger("web", 0);
-	cr_assert_eq(fire_escalate(5 * MIN - 1), STORE_NOTFOUND);
+	cr_assert_eq(fire_escalate(5 * MIN - 1), TIMER_NOT_DUE);
 	expect("[\"alice\",\"bob\"]", 1, 0);
 	cr_assert_eq(escalate_due(), 5 * MIN, "the timer stays for its own time");
 }
