@@ -12,7 +12,9 @@
  * and an incident remembers the step it is at (escalation_level, escalation_loop)
  * with the policy id it was opened with, so a reload that moves a service to
  * another policy leaves open incidents where they were (one that deletes the policy
- * stops their escalation, logged).  Taking step k means, at one instant:
+ * stops their escalation, logged).  An incident without one (opened before its
+ * service had a policy, or by a tocsin older than escalation) follows the service's
+ * policy of the moment when it is escalated or triggered again.  Taking step k means, at one instant:
  *
  *   1. resolving the level's targets: user:ID is that user, schedule:ID whoever
  *      schedule.c says is on call then, overrides from the store included;
@@ -163,6 +165,15 @@ static void set_step(struct incident *inc, const struct escalation_policy *p, in
 	inc->escalation_loop = (int)(k / (int64_t)p->nlevels);
 }
 
+/* The policy inc follows from now on is recorded on it. */
+static void adopt(struct incident *inc, const struct escalation_policy *p)
+{
+	if (inc->policy && !strcmp(inc->policy, p->id))
+		return;
+	free(inc->policy);
+	inc->policy = xstrdup(p->id);
+}
+
 /* "level 2" or "level 1, pass 2 of 3" */
 static void step_name(struct buf *b, const struct escalation_policy *p, int64_t k)
 {
@@ -218,6 +229,7 @@ static int assign_step(struct store_tx *tx, const struct escalation_policy *p,
 		       struct incident *inc, int64_t k, int64_t base, int64_t now,
 		       const struct assignment *a)
 {
+	adopt(inc, p);
 	set_step(inc, p, k);
 	set_assigned(inc, &a->users);
 	inc->updated_at = now;
@@ -235,6 +247,7 @@ static int assign_nobody(struct store_tx *tx, const struct escalation_policy *p,
 			 const struct cause *c)
 {
 	struct strlist none = STRLIST_INIT;
+	adopt(inc, p);
 	set_step(inc, p, k);
 	set_assigned(inc, &none);
 	inc->updated_at = now;
@@ -269,18 +282,26 @@ static int take_step(struct store_tx *tx, const struct config *cfg,
 	return assign_nobody(tx, p, inc, k - 1, base, now, c);
 }
 
+/* The id of the policy inc follows: its own, else its service's now (NULL: none). */
+static const char *policy_id(const struct config *cfg, const struct incident *inc)
+{
+	const struct service *svc = inc->policy ? NULL : config_service(cfg, inc->service);
+	return inc->policy ? inc->policy : svc ? svc->escalation_policy : NULL;
+}
+
 /* The policy inc follows; NULL (logged once per call) when the config lost it. */
 static const struct escalation_policy *policy_of(struct store_tx *tx, const struct config *cfg,
 						 const struct incident *inc, int64_t now, int *rc)
 {
+	const char *id = policy_id(cfg, inc);
 	*rc = STORE_OK;
-	if (!inc->policy)
+	if (!id)
 		return NULL;
-	const struct escalation_policy *p = config_policy(cfg, inc->policy);
+	const struct escalation_policy *p = config_policy(cfg, id);
 	if (!p)
 		*rc = incident_logf(tx, inc->number, now, "escalate", "system",
 				    "escalation policy '%s' is no longer in the configuration: "
-				    "escalation stops", inc->policy);
+				    "escalation stops", id);
 	return p;
 }
 
@@ -361,12 +382,12 @@ int escalate_manual(struct store_tx *tx, const struct config *cfg, struct incide
 {
 	if (inc->status == INC_RESOLVED)
 		return conflict(err, "the incident is resolved");
-	const struct escalation_policy *p = inc->policy ? config_policy(cfg, inc->policy) : NULL;
+	const char *id = policy_id(cfg, inc);
+	const struct escalation_policy *p = id ? config_policy(cfg, id) : NULL;
 	if (!p) {
-		*err = inc->policy ? xasprintf("escalation policy '%s' is no longer in the "
-					       "configuration", inc->policy)
-				   : xasprintf("service '%s' has no escalation policy",
-					       inc->service);
+		*err = id ? xasprintf("escalation policy '%s' is no longer in the configuration",
+				      id)
+			  : xasprintf("service '%s' has no escalation policy", inc->service);
 		return INCIDENT_ECONFLICT;
 	}
 	int64_t k = inc->paged ? step_of(p, inc) + 1 : 0;
@@ -418,7 +439,8 @@ static int resolve_to(struct store_tx *tx, const struct config *cfg, const char 
 static int rearm(struct store_tx *tx, const struct config *cfg, const struct incident *inc,
 		 int64_t now)
 {
-	const struct escalation_policy *p = inc->policy ? config_policy(cfg, inc->policy) : NULL;
+	const char *id = policy_id(cfg, inc);
+	const struct escalation_policy *p = id ? config_policy(cfg, id) : NULL;
 	int rc = tx->ops->timer_cancel(tx->conn, inc->number, TIMER_ESCALATE);
 	if (rc == STORE_OK && p)
 		rc = arm(tx, p, inc, step_of(p, inc), now);
