@@ -197,6 +197,18 @@ static int read_incident_all(const struct store_ops *ops, struct store_conn *c, 
 	return STORE_FOUND;
 }
 
+/* A read of incident n that found nothing (404) or, with n 0, failed (503). */
+static void reply_unread(struct server *srv, struct http_request *req, int64_t n)
+{
+	if (!n) {
+		server_reply_fault(srv, req);
+		return;
+	}
+	char *why = xasprintf("no incident #%lld", (long long)n);
+	http_reply_error(req, 404, "not found", why);
+	free(why);
+}
+
 /* The incident with its alerts and timeline, or NULL (replied 404/503). */
 static json_t *read_shown(struct server *srv, struct http_request *req, int64_t n)
 {
@@ -219,12 +231,8 @@ static json_t *read_shown(struct server *srv, struct http_request *req, int64_t 
 			json_array_append_new(a, alert_json(&al.v[i]));
 		json_object_set_new(doc, "alerts", a);
 		json_object_set_new(doc, "log", timeline_json(&ll, &cl));
-	} else if (rc == STORE_NOTFOUND) {
-		char *why = xasprintf("no incident #%lld", (long long)n);
-		http_reply_error(req, 404, "not found", why);
-		free(why);
 	} else {
-		server_reply_fault(srv, req);
+		reply_unread(srv, req, rc == STORE_NOTFOUND ? n : 0);
 	}
 	incident_release(&inc);
 	alert_list_release(&al);
@@ -375,12 +383,8 @@ void api_incident_pages(struct server *srv, struct http_request *req,
 		for (size_t i = 0; i < l.n; i++)
 			json_array_append_new(arr, page_json(&l.v[i]));
 		reply_json(req, 200, json_pack("{s:o}", "pages", arr));
-	} else if (rc == STORE_NOTFOUND) {
-		char *why = xasprintf("no incident #%lld", (long long)n);
-		http_reply_error(req, 404, "not found", why);
-		free(why);
 	} else {
-		server_reply_fault(srv, req);
+		reply_unread(srv, req, rc == STORE_NOTFOUND ? n : 0);
 	}
 	incident_release(&inc);
 	page_list_release(&l);

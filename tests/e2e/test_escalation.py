@@ -100,6 +100,17 @@ def to_deadline(t, n=1, by_ms=0):
     t.advance(f"{max(due - now + by_ms, 0)}ms")
 
 
+def next_step_waits(t, since_iso, count, n=1):
+    """The next step is due five minutes after since_iso: 1.5 s before it nothing has
+    moved (still count pages), 0.5 s after it the next page is there; returns them."""
+    assert abs(iso_ms(t.show(n)["escalates_at"]) - iso_ms(since_iso) - 300000) < 50
+    to_deadline(t, n, by_ms=-1500)
+    settle()
+    assert len(pages(t, n)) == count, "a step fired before its deadline"
+    t.advance("2s")
+    return wait_pages(t, count + 1, n)
+
+
 def settle():
     """Gives the engine (which wakes on every clock move) time to act on nothing."""
     time.sleep(1.2)
@@ -189,13 +200,7 @@ def test_manual_escalate_moves_one_level_now(esc):
     assert entry["message"] == ("escalated by alice: level 2, pass 1 of 2: "
                                 "assigned to bob (on call for primary)")
     # level 2's five minutes count from the manual escalation, not from the trigger
-    due = iso_ms(t.show(1)["escalates_at"])
-    assert abs(due - iso_ms(escalations(t)[-1]["at"]) - 300000) < 50
-    to_deadline(t, by_ms=-1500)
-    settle()
-    assert len(pages(t)) == 2
-    t.advance("2s")
-    assert wait_pages(t, 3)[2] == ("carol", 3, 1)
+    assert next_step_waits(t, escalations(t)[-1]["at"], 2)[2] == ("carol", 3, 1)
     # an acknowledged incident escalated by hand is triggered again for the new level
     t.cli("ack", "1")
     r = t.cli("escalate", "1", user="bob")
@@ -239,13 +244,7 @@ def test_reassign_hands_over_and_escalation_backs_up(esc):
     r = t.get("/api/incidents/1/pages").json()["pages"]
     assert (r[-1]["user"], r[-1]["reason"]) == ("dave", "reassign")
     # dave gets level 1's full five minutes, then escalation takes over again
-    due = iso_ms(t.show(1)["escalates_at"])
-    assert abs(due - iso_ms(t.show(1)["log"][-1]["at"]) - 300000) < 50
-    to_deadline(t, by_ms=-1500)
-    settle()
-    assert len(pages(t)) == 2
-    t.advance("2s")
-    assert wait_pages(t, 3)[2] == ("bob", 2, 1)
+    assert next_step_waits(t, t.show(1)["log"][-1]["at"], 2)[2] == ("bob", 2, 1)
     # to whoever is on call for a schedule; an acknowledged incident is the new holder's
     t.cli("ack", "1")
     r = t.cli("reassign", "1", "schedule:primary")
@@ -321,13 +320,7 @@ def test_restart_mid_escalation_keeps_the_deadline(esc):
     t.stop()
     t.env["TOCSIN_TEST_CLOCK_OFFSET"] = f"{off}ms"
     t.start()
-    due = iso_ms(t.show(1)["escalates_at"])
-    assert due - iso_ms(t.show(1)["created_at"]) == 300000
-    to_deadline(t, by_ms=-1500)
-    settle()
-    assert pages(t) == THREE[:1]
-    t.advance("2s")
-    assert wait_pages(t, 2) == THREE[:2]
+    assert next_step_waits(t, t.show(1)["created_at"], 1) == THREE[:2]
 
 
 def restart_at(t, offset_ms, **env):
