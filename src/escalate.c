@@ -26,9 +26,10 @@
  *      escalate_after.  After the last step the incident stays at the last level.
  *
  * A level where nobody at all is on call is logged ("moving on") and the next one
- * is taken at the same instant; after a whole pass with nobody, the incident is
- * unassigned, logged, and the timer still runs so that a later step may find
- * someone.
+ * is taken at the same instant.  When that walk finds nobody (a whole pass, or the
+ * rest of the policy), the incident stays with whoever held it (unassigned if
+ * nobody ever did), logged, and the timer still runs where steps remain, so that a
+ * later step may find someone.
  *
  * Crash safety comes from the store: all five writes happen in the writer
  * transaction of whatever caused the step (the trigger event, the fired timer, the
@@ -42,6 +43,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <jansson.h>
 
 #include "escalate.h"
 #include "fault.h"
@@ -241,23 +243,41 @@ static int assign_step(struct store_tx *tx, const struct escalation_policy *p,
 	return rc;
 }
 
-/* A whole pass (or the rest of the policy) found nobody: unassigned at step k. */
+/* "alice, bob" from the incident's assigned_to; "" when nobody holds it. */
+static void held_by(const struct incident *inc, struct buf *who)
+{
+	json_t *arr = json_loads(inc->assigned_to ? inc->assigned_to : "[]", 0, NULL), *v;
+	size_t i;
+	json_array_foreach(arr, i, v) {
+		const char *id = json_string_value(v);
+		buf_addf(who, "%s%s", who->len ? ", " : "", id ? id : "?");
+	}
+	json_decref(arr);
+}
+
+/* The walk found nobody (a whole pass, or the rest of the policy): the incident is
+ * at step k, and stays with whoever held it, or is unassigned when nobody did. */
 static int assign_nobody(struct store_tx *tx, const struct escalation_policy *p,
 			 struct incident *inc, int64_t k, int64_t base, int64_t now,
 			 const struct cause *c)
 {
-	struct strlist none = STRLIST_INIT;
+	struct buf who = BUF_INIT;
+	held_by(inc, &who);
 	adopt(inc, p);
 	set_step(inc, p, k);
-	set_assigned(inc, &none);
 	inc->updated_at = now;
 	int rc = tx->ops->incident_update(tx->conn, inc);
-	if (rc == STORE_OK)
+	if (rc == STORE_OK && who.len)
+		rc = incident_logf(tx, inc->number, now, "escalate", c->actor,
+				   "nobody is on call at the next levels of %s: the incident stays "
+				   "with %s", p->id, who.s);
+	else if (rc == STORE_OK)
 		rc = incident_logf(tx, inc->number, now, "escalate", c->actor,
 				   "nobody is on call at any level of %s: the incident is "
 				   "unassigned", p->id);
 	if (rc == STORE_OK)
 		rc = arm(tx, p, inc, k, base);
+	buf_release(&who);
 	return rc;
 }
 

@@ -335,7 +335,11 @@ def restart_at(t, offset_ms, **env):
 def test_kill9_around_a_step_neither_skips_nor_doubles_it(make_tocsin, point):
     t = make_tocsin(CONFIG, env={**CLOCK, "TOCSIN_TEST_KILL_AT": point})
     t.enqueue(key=K_WEB, dedup="a")
-    off = t.advance("301s")["offset_ms"]
+    try:    # the step may kill the daemon before it answers this very request
+        t.advance("301s")
+    except OSError:
+        pass
+    off = 301_000
     assert t.proc.wait(15) == -9, "the crash point was not reached"
     t.proc = None
     t._log.close()

@@ -37,10 +37,15 @@ static const char *yaml =
 	"    levels:\n"
 	"      - {targets: [schedule:never], escalate_after: 5m}\n"
 	"      - {targets: [user:bob], escalate_after: 5m}\n"
+	"  - id: dead-end\n"
+	"    levels:\n"
+	"      - {targets: [user:alice], escalate_after: 5m}\n"
+	"      - {targets: [schedule:never], escalate_after: 5m}\n"
 	"services:\n"
 	"  - {id: web, escalation_policy: two, integration_keys: [k1], ack_timeout: 30m}\n"
 	"  - {id: gap, escalation_policy: skip, integration_keys: [k2]}\n"
-	"  - {id: none, integration_keys: [k3]}\n";
+	"  - {id: none, integration_keys: [k3]}\n"
+	"  - {id: end, escalation_policy: dead-end, integration_keys: [k4]}\n";
 
 static struct config *cfg;
 static struct store *st;
@@ -339,4 +344,19 @@ Test(escalate, reassign_to_a_schedule_pages_whoever_is_on_call_then)
 	cr_assert_str_eq(m, "reassigned by bob to carol (on call for days)");
 	free(m);
 	cr_assert_eq(escalate_due(), 24 * 60 * MIN + 1 + 5 * MIN);
+}
+
+Test(escalate, an_empty_last_level_leaves_the_incident_with_its_holder)
+{
+	trigger("end", 0);
+	cr_assert_eq(fire_escalate(5 * MIN), STORE_FOUND);
+	expect("[\"alice\"]", 2, 0);
+	struct log_list l = timeline();
+	cr_assert_str_eq(l.v[l.n - 2].message, "not acknowledged within 5m: level 2: nobody is on "
+					       "call for never: moving on");
+	cr_assert_str_eq(l.v[l.n - 1].message, "nobody is on call at the next levels of dead-end: "
+					       "the incident stays with alice");
+	log_list_release(&l);
+	cr_assert_eq(escalate_due(), 0);
+	cr_assert_eq(count_pages(), 1, "nobody new was paged");
 }
