@@ -287,11 +287,13 @@ static int take_step(struct store_tx *tx, const struct config *cfg,
 		     int64_t base, int64_t now, const struct cause *c)
 {
 	int64_t total = steps_of(p);
+	struct cause then = *c;	/* the cause is said once, on the first entry */
 	for (size_t tries = 0; tries < p->nlevels && k < total; tries++, k++) {
 		struct assignment a = { STRLIST_INIT, BUF_INIT, STRLIST_INIT };
 		int rc = resolve_level(tx, cfg, &p->levels[k % (int64_t)p->nlevels], now, &a);
 		if (rc == STORE_OK)
-			rc = log_step(tx, p, inc, k, c, &a, now);
+			rc = log_step(tx, p, inc, k, &then, &a, now);
+		then.why = NULL;
 		if (rc == STORE_OK && a.users.n)
 			rc = assign_step(tx, p, inc, k, base, now, &a);
 		int found = a.users.n > 0;

@@ -37,6 +37,11 @@ static const char *yaml =
 	"    levels:\n"
 	"      - {targets: [schedule:never], escalate_after: 5m}\n"
 	"      - {targets: [user:bob], escalate_after: 5m}\n"
+	"  - id: hop\n"
+	"    levels:\n"
+	"      - {targets: [user:alice], escalate_after: 5m}\n"
+	"      - {targets: [schedule:never], escalate_after: 5m}\n"
+	"      - {targets: [user:bob], escalate_after: 5m}\n"
 	"  - id: dead-end\n"
 	"    levels:\n"
 	"      - {targets: [user:alice], escalate_after: 5m}\n"
@@ -45,7 +50,8 @@ static const char *yaml =
 	"  - {id: web, escalation_policy: two, integration_keys: [k1], ack_timeout: 30m}\n"
 	"  - {id: gap, escalation_policy: skip, integration_keys: [k2]}\n"
 	"  - {id: none, integration_keys: [k3]}\n"
-	"  - {id: end, escalation_policy: dead-end, integration_keys: [k4]}\n";
+	"  - {id: end, escalation_policy: dead-end, integration_keys: [k4]}\n"
+	"  - {id: hops, escalation_policy: hop, integration_keys: [k5]}\n";
 
 static struct config *cfg;
 static struct store *st;
@@ -359,4 +365,16 @@ Test(escalate, an_empty_last_level_leaves_the_incident_with_its_holder)
 	log_list_release(&l);
 	cr_assert_eq(escalate_due(), 0);
 	cr_assert_eq(count_pages(), 1, "nobody new was paged");
+}
+
+Test(escalate, a_walk_past_an_empty_level_says_its_cause_once)
+{
+	trigger("hops", 0);
+	cr_assert_eq(fire_escalate(5 * MIN), STORE_FOUND);
+	expect("[\"bob\"]", 3, 0);
+	struct log_list l = timeline();
+	cr_assert_str_eq(l.v[l.n - 2].message, "not acknowledged within 5m: level 2: nobody is on "
+					       "call for never: moving on");
+	cr_assert_str_eq(l.v[l.n - 1].message, "level 3: assigned to bob");
+	log_list_release(&l);
 }
