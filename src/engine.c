@@ -37,6 +37,7 @@
 #include <time.h>
 
 #include "clock.h"
+#include "dueheap.h"
 #include "engine.h"
 #include "escalate.h"
 #include "fault.h"
@@ -48,19 +49,13 @@
 #define ENGINE_RETRY_MS 1000
 #define STEP_MIN_MS 2000	/* slewing moves the wall clock 0.5 ms a second at most */
 
-struct heap_item {
-	int64_t due;
-	int64_t id;
-};
-
 struct engine {
 	struct server *srv;
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	int stopping;
-	struct heap_item *heap;
-	size_t n, cap;
+	struct dueheap heap;
 	int inflight;		/* fire jobs submitted, not yet done */
 	int64_t wall_minus_boot;	/* at start, moved by each step seen */
 	int64_t shifted;	/* sum of the steps deadlines were moved by */
@@ -75,47 +70,6 @@ struct fire_job {
 	int64_t shifted;	/* e->shifted when submitted */
 	struct timer fired;	/* set by apply when the timer still existed */
 };
-
-static int item_less(const struct heap_item *a, const struct heap_item *b)
-{
-	return a->due < b->due || (a->due == b->due && a->id < b->id);
-}
-
-static void heap_push(struct engine *e, int64_t due, int64_t id)
-{
-	if (e->n == e->cap) {
-		e->cap = e->cap ? e->cap * 2 : 64;
-		e->heap = xrealloc(e->heap, e->cap * sizeof(*e->heap));
-	}
-	size_t i = e->n++;
-	e->heap[i] = (struct heap_item){ due, id };
-	while (i > 0 && item_less(&e->heap[i], &e->heap[(i - 1) / 2])) {
-		struct heap_item t = e->heap[i];
-		e->heap[i] = e->heap[(i - 1) / 2];
-		e->heap[(i - 1) / 2] = t;
-		i = (i - 1) / 2;
-	}
-}
-
-static struct heap_item heap_pop(struct engine *e)
-{
-	struct heap_item top = e->heap[0];
-	e->heap[0] = e->heap[--e->n];
-	for (size_t i = 0;;) {
-		size_t l = 2 * i + 1, r = l + 1, m = i;
-		if (l < e->n && item_less(&e->heap[l], &e->heap[m]))
-			m = l;
-		if (r < e->n && item_less(&e->heap[r], &e->heap[m]))
-			m = r;
-		if (m == i)
-			break;
-		struct heap_item t = e->heap[i];
-		e->heap[i] = e->heap[m];
-		e->heap[m] = t;
-		i = m;
-	}
-	return top;
-}
 
 static int fire_apply(struct store_tx *tx, struct store_job *job)
 {
@@ -141,9 +95,9 @@ static void fire_done(struct store_job *job, int rc)
 		fired(e, &f->fired);
 	pthread_mutex_lock(&e->lock);
 	if (rc == STORE_FAULT)
-		heap_push(e, clock_now_ms() + ENGINE_RETRY_MS, f->timer_id);
+		dueheap_push(&e->heap, clock_now_ms() + ENGINE_RETRY_MS, f->timer_id);
 	else if (rc == TIMER_NOT_DUE)	/* moved: wait for where it is now */
-		heap_push(e, f->fired.due + (e->shifted - f->shifted), f->timer_id);
+		dueheap_push(&e->heap, f->fired.due + (e->shifted - f->shifted), f->timer_id);
 	e->inflight--;
 	pthread_cond_signal(&e->cond);
 	pthread_mutex_unlock(&e->lock);
@@ -155,8 +109,8 @@ static void fire_done(struct store_job *job, int rc)
 /* Called with the lock held; submits every due timer. */
 static void fire_due(struct engine *e, int64_t now)
 {
-	while (e->n && e->heap[0].due <= now) {
-		struct heap_item it = heap_pop(e);
+	while (e->heap.n && e->heap.v[0].due <= now) {
+		struct due_item it = dueheap_pop(&e->heap);
 		struct fire_job *f = xcalloc(1, sizeof(*f));
 		f->job.apply = fire_apply;
 		f->job.done = fire_done;
@@ -193,8 +147,7 @@ static void follow_steps(struct engine *e)
 		return;
 	e->wall_minus_boot = now;
 	e->shifted += step;
-	for (size_t i = 0; i < e->n; i++)
-		e->heap[i].due += step;	/* the same for all: the heap order holds */
+	dueheap_shift(&e->heap, step);
 	struct store_job *job = xcalloc(1, sizeof(*job));
 	int64_t *arg = xmalloc(sizeof(*arg));
 	*arg = step;
@@ -203,14 +156,12 @@ static void follow_steps(struct engine *e)
 	job->arg = arg;
 	store_submit(e->srv->store, job);
 	log_warn("engine: the wall clock was stepped by %+.0f s; %zu pending deadline(s) "
-		 "moved with it", (double)step / 1000, e->n);
+		 "moved with it", (double)step / 1000, e->heap.n);
 }
 
 static void wait_until(struct engine *e, int64_t now)
 {
-	int64_t wait = ENGINE_TICK_MS;
-	if (e->n && e->heap[0].due - now < wait)
-		wait = e->heap[0].due - now;
+	int64_t wait = dueheap_wait(&e->heap, now, ENGINE_TICK_MS);
 	if (wait <= 0)
 		return;
 	struct timespec ts;
@@ -251,7 +202,7 @@ static int load_timers(struct engine *e, char **err)
 		return -1;
 	}
 	for (size_t i = 0; i < l.n; i++)
-		heap_push(e, l.v[i].due, l.v[i].id);
+		dueheap_push(&e->heap, l.v[i].due, l.v[i].id);
 	if (l.n)
 		log_info("engine: %zu pending timer(s) loaded", l.n);
 	timer_list_release(&l);
@@ -289,7 +240,7 @@ void engine_stop(struct engine *e)
 	pthread_join(e->thread, NULL);
 	pthread_mutex_destroy(&e->lock);
 	pthread_cond_destroy(&e->cond);
-	free(e->heap);
+	dueheap_release(&e->heap);
 	free(e);
 }
 
@@ -305,7 +256,7 @@ void engine_on_commit(void *arg, const struct timer_list *added)
 	struct engine *e = arg;
 	pthread_mutex_lock(&e->lock);
 	for (size_t i = 0; i < added->n; i++)
-		heap_push(e, added->v[i].due, added->v[i].id);
+		dueheap_push(&e->heap, added->v[i].due, added->v[i].id);
 	pthread_cond_broadcast(&e->cond);
 	pthread_mutex_unlock(&e->lock);
 }
@@ -313,7 +264,7 @@ void engine_on_commit(void *arg, const struct timer_list *added)
 size_t engine_pending(struct engine *e)
 {
 	pthread_mutex_lock(&e->lock);
-	size_t n = e->n;
+	size_t n = e->heap.n;
 	pthread_mutex_unlock(&e->lock);
 	return n;
 }
