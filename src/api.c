@@ -14,6 +14,7 @@
 #include "clock.h"
 #include "engine.h"
 #include "escalate.h"
+#include "notify.h"
 #include "incident.h"
 #include "ingest.h"
 #include "timeutil.h"
@@ -209,8 +210,7 @@ static void reply_unread(struct server *srv, struct http_request *req, int64_t n
 	free(why);
 }
 
-/* The incident with its alerts and timeline, or NULL (replied 404/503). */
-static json_t *read_shown(struct server *srv, struct http_request *req, int64_t n)
+json_t *incident_document(const struct store_ops *ops, struct store_conn *c, int64_t n, int *rc)
 {
 	struct incident inc = { 0 };
 	struct alert_list al = { 0 };
@@ -218,12 +218,8 @@ static json_t *read_shown(struct server *srv, struct http_request *req, int64_t 
 	struct change_list cl = { 0 };
 	json_t *doc = NULL;
 	int64_t escalates_at = 0;
-	struct store_conn *c = reader(srv, req);
-	if (!c)
-		return NULL;
-	int rc = read_incident_all(store_ops(srv->store), c, n, &inc, &al, &ll, &cl, &escalates_at);
-	store_read_end(srv->store, c);
-	if (rc == STORE_FOUND) {
+	*rc = read_incident_all(ops, c, n, &inc, &al, &ll, &cl, &escalates_at);
+	if (*rc == STORE_FOUND) {
 		doc = incident_json(&inc);
 		json_object_set_new(doc, "escalates_at", iso_or_null(escalates_at));
 		json_t *a = json_array();
@@ -231,13 +227,25 @@ static json_t *read_shown(struct server *srv, struct http_request *req, int64_t 
 			json_array_append_new(a, alert_json(&al.v[i]));
 		json_object_set_new(doc, "alerts", a);
 		json_object_set_new(doc, "log", timeline_json(&ll, &cl));
-	} else {
-		reply_unread(srv, req, rc == STORE_NOTFOUND ? n : 0);
 	}
 	incident_release(&inc);
 	alert_list_release(&al);
 	log_list_release(&ll);
 	change_list_release(&cl);
+	return doc;
+}
+
+/* The incident with its alerts and timeline, or NULL (replied 404/503). */
+static json_t *read_shown(struct server *srv, struct http_request *req, int64_t n)
+{
+	int rc;
+	struct store_conn *c = reader(srv, req);
+	if (!c)
+		return NULL;
+	json_t *doc = incident_document(store_ops(srv->store), c, n, &rc);
+	store_read_end(srv->store, c);
+	if (!doc)
+		reply_unread(srv, req, rc == STORE_NOTFOUND ? n : 0);
 	return doc;
 }
 
@@ -364,30 +372,79 @@ static json_t *page_json(const struct page *p)
 			 p->status);
 }
 
-void api_incident_pages(struct server *srv, struct http_request *req,
-			const struct route_ctx *ctx)
+static json_t *notification_json(const struct notification *n)
+{
+	return json_pack("{s:I, s:I, s:s, s:s, s:s, s:s, s:o, s:s, s:I, s:o, s:s?}", "id",
+			 (json_int_t)n->id, "page", (json_int_t)n->page, "user", n->user, "contact",
+			 n->contact, "channel", n->channel, "kind", n->kind, "due",
+			 iso_or_null(n->due), "status", n->status, "attempts",
+			 (json_int_t)n->attempts, "sent_at", iso_or_null(n->sent_at), "last_error",
+			 n->last_error);
+}
+
+/* GET /api/incidents/N/WHAT: one list of the incident's records as JSON. */
+struct incident_list_kind {
+	const char *key;
+	int (*read)(const struct store_ops *ops, struct store_conn *c, int64_t n, json_t *arr);
+};
+
+static int read_pages(const struct store_ops *ops, struct store_conn *c, int64_t n, json_t *arr)
+{
+	struct page_list l = { 0 };
+	int rc = ops->page_list(c, n, &l);
+	for (size_t i = 0; rc == STORE_OK && i < l.n; i++)
+		json_array_append_new(arr, page_json(&l.v[i]));
+	page_list_release(&l);
+	return rc;
+}
+
+static int read_notifications(const struct store_ops *ops, struct store_conn *c, int64_t n,
+			      json_t *arr)
+{
+	struct notification_list l = { 0 };
+	int rc = ops->notification_list(c, n, &l);
+	for (size_t i = 0; rc == STORE_OK && i < l.n; i++)
+		json_array_append_new(arr, notification_json(&l.v[i]));
+	notification_list_release(&l);
+	return rc;
+}
+
+static void incident_records(struct server *srv, struct http_request *req,
+			     const struct route_ctx *ctx, const struct incident_list_kind *k)
 {
 	int64_t n = number_or_404(req, ctx);
 	struct incident inc = { 0 };
-	struct page_list l = { 0 };
 	struct store_conn *c = n ? reader(srv, req) : NULL;
-	if (!c)
+	json_t *arr = json_array();
+	if (!c) {
+		json_decref(arr);
 		return;
+	}
 	int rc = store_ops(srv->store)->incident_get(c, n, &inc);
 	if (rc == STORE_FOUND)
-		rc = store_ops(srv->store)->page_list(c, n, &l) == STORE_OK ? STORE_FOUND
-									  : STORE_FAULT;
+		rc = k->read(store_ops(srv->store), c, n, arr) == STORE_OK ? STORE_FOUND
+									   : STORE_FAULT;
 	store_read_end(srv->store, c);
-	if (rc == STORE_FOUND) {
-		json_t *arr = json_array();
-		for (size_t i = 0; i < l.n; i++)
-			json_array_append_new(arr, page_json(&l.v[i]));
-		reply_json(req, 200, json_pack("{s:o}", "pages", arr));
-	} else {
+	if (rc == STORE_FOUND)
+		reply_json(req, 200, json_pack("{s:O}", k->key, arr));
+	else
 		reply_unread(srv, req, rc == STORE_NOTFOUND ? n : 0);
-	}
+	json_decref(arr);
 	incident_release(&inc);
-	page_list_release(&l);
+}
+
+void api_incident_pages(struct server *srv, struct http_request *req,
+			const struct route_ctx *ctx)
+{
+	static const struct incident_list_kind k = { "pages", read_pages };
+	incident_records(srv, req, ctx, &k);
+}
+
+void api_incident_notifications(struct server *srv, struct http_request *req,
+				const struct route_ctx *ctx)
+{
+	static const struct incident_list_kind k = { "notifications", read_notifications };
+	incident_records(srv, req, ctx, &k);
 }
 
 /* The request body as a JSON object, or NULL after replying 400. */
@@ -662,6 +719,7 @@ void api_test_clock(struct server *srv, struct http_request *req, const struct r
 		return;
 	}
 	engine_wake(srv->engine);
+	notify_wake(srv->notify);
 	iso_format_utc(clock_now_ms(), iso);
 	reply_json(req, 200, json_pack("{s:s, s:I}", "now", iso, "offset_ms",
 				       (json_int_t)clock_offset()));

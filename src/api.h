@@ -26,6 +26,8 @@ void api_incident_reassign(struct server *srv, struct http_request *req,
 			   const struct route_ctx *ctx);
 void api_incident_pages(struct server *srv, struct http_request *req,
 			const struct route_ctx *ctx);
+void api_incident_notifications(struct server *srv, struct http_request *req,
+				const struct route_ctx *ctx);
 void api_services(struct server *srv, struct http_request *req, const struct route_ctx *ctx);
 void api_maintenance(struct server *srv, struct http_request *req,
 		     const struct route_ctx *ctx);
@@ -37,5 +39,8 @@ void api_test_clock(struct server *srv, struct http_request *req,
 
 /* JSON of an incident in the shape of DESIGN.md section 4 (new reference). */
 json_t *incident_json(const struct incident *inc);
+/* `show`'s document of incident n (alerts, timeline), or NULL with *rc
+ * STORE_NOTFOUND or STORE_FAULT. */
+json_t *incident_document(const struct store_ops *ops, struct store_conn *c, int64_t n, int *rc);
 
 #endif

@@ -365,6 +365,7 @@ static void set_section(struct ctx *x, const struct field *f, struct fy_node *va
 /* ---- scalar setters ---- */
 
 static set_fn set_count, set_status, set_bool, set_dur, set_tz, set_start, set_turn;
+static set_fn set_headers;
 
 /* What a scalar setter expects, for "'%s' must be %s". */
 static const char *scalar_noun(const struct field *f)
@@ -680,6 +681,24 @@ static void add_key(struct ctx *x, const struct field *f, struct fy_node *item, 
 static void set_keys(struct ctx *x, const struct field *f, struct fy_node *val, void *obj)
 {
 	each_string(x, f, val, obj, add_key);
+}
+
+/* "Name: value", as sent: a name of token characters, a colon, no line breaks. */
+static void add_header(struct ctx *x, const struct field *f, struct fy_node *item, char *s,
+		       void *obj)
+{
+	size_t name = strcspn(s, ":");
+	if (!s[name] || !name || name != strspn(s, "!#$%&'*+-.^_`|~0123456789"
+						   "abcdefghijklmnopqrstuvwxyz"
+						   "ABCDEFGHIJKLMNOPQRSTUVWXYZ") ||
+	    strpbrk(s, "\r\n"))
+		problem(x, item, "bad header '%s' (use \"Name: value\")", s);
+	strlist_push_take(SLOT(obj, f, struct strlist), s);
+}
+
+static void set_headers(struct ctx *x, const struct field *f, struct fy_node *val, void *obj)
+{
+	each_string(x, f, val, obj, add_header);
 }
 
 static const struct target_prefix {
@@ -1160,11 +1179,16 @@ static const struct field smtp_fields[] = {
 	{ .key = "url", .set = set_str, .off = offsetof(struct config, smtp_url),
 	  .required = true },
 	{ .key = "from", .set = set_str, .off = offsetof(struct config, smtp_from) },
+	{ .key = "username", .set = set_str, .off = offsetof(struct config, smtp_username) },
+	{ .key = "password", .set = set_str, .off = offsetof(struct config, smtp_password) },
+	{ .key = "starttls", .set = set_bool, .off = offsetof(struct config, smtp_starttls) },
 };
 static const struct map_spec smtp_map = SPEC("smtp", smtp_fields);
 
 static const struct field notify_fields[] = {
 	F(struct config, allow_private, set_bool),
+	{ .key = "timeout", .set = set_dur, .off = offsetof(struct config, notify_timeout),
+	  .positive = true },
 };
 static const struct map_spec notify_map = SPEC("notify", notify_fields);
 
@@ -1173,6 +1197,7 @@ static const struct field sms_fields[] = {
 	  .required = true },
 	{ .key = "method", .set = set_str, .off = offsetof(struct config, sms_method) },
 	{ .key = "body", .set = set_str, .off = offsetof(struct config, sms_body) },
+	{ .key = "headers", .set = set_headers, .off = offsetof(struct config, sms_headers) },
 };
 static const struct map_spec sms_map = SPEC("sms_gateway", sms_fields);
 
@@ -1293,6 +1318,8 @@ static void set_defaults(struct config *c)
 		c->sqlite_path = xstrdup(DEFAULT_SQLITE);
 	if (c->sms_url && !c->sms_method)
 		c->sms_method = xstrdup("POST");
+	if (!c->notify_timeout)
+		c->notify_timeout = 10 * MS_PER_SEC;
 }
 
 static void no_output(struct fy_diag *diag, void *user, const char *buf, size_t len)
@@ -1444,9 +1471,10 @@ static void check_release(struct check *ck)
 static void config_free(struct config *c)
 {
 	char *strings[] = { c->path, c->listen, c->public_url, c->time_zone, c->sqlite_path,
-			    c->postgres, c->smtp_url, c->smtp_from, c->sms_url, c->sms_method,
-			    c->sms_body };
+			    c->postgres, c->smtp_url, c->smtp_from, c->smtp_username,
+			    c->smtp_password, c->sms_url, c->sms_method, c->sms_body };
 
+	strlist_release(&c->sms_headers);
 	for (size_t i = 0; i < c->nusers; i++)
 		user_release(&c->users[i]);
 	for (size_t i = 0; i < c->nteams; i++) {

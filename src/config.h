@@ -172,14 +172,19 @@ struct config {
 	/* smtp */
 	char *smtp_url;
 	char *smtp_from;
+	char *smtp_username;	/* NULL: no login */
+	char *smtp_password;
+	int smtp_starttls;	/* 1: STARTTLS is required */
 
 	/* notify */
 	int allow_private;
+	int64_t notify_timeout;	/* one delivery attempt; default 10s */
 
 	/* sms_gateway */
 	char *sms_url;
 	char *sms_method;
 	char *sms_body;
+	struct strlist sms_headers;	/* "Name: value" */
 
 	struct user *users;
 	size_t nusers;

@@ -215,11 +215,16 @@ struct engine *engine_start(struct server *srv, char **err)
 	pthread_condattr_t attr;
 	e->srv = srv;
 	e->wall_minus_boot = clock_wall_ms() - clock_boot_ms();
+	pthread_mutex_init(&e->lock, NULL);
+	/* hook first: a timer committed while loading is then heard of (twice is fine:
+	 * the second firing finds its row gone) */
+	store_set_commit_hook(srv->store, engine_on_commit, e);
 	if (load_timers(e, err) < 0) {
+		store_set_commit_hook(srv->store, NULL, NULL);
+		pthread_mutex_destroy(&e->lock);
 		free(e);
 		return NULL;
 	}
-	pthread_mutex_init(&e->lock, NULL);
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
 	pthread_cond_init(&e->cond, &attr);
@@ -233,6 +238,7 @@ void engine_stop(struct engine *e)
 {
 	if (!e)
 		return;
+	store_set_commit_hook(e->srv->store, NULL, NULL);
 	pthread_mutex_lock(&e->lock);
 	e->stopping = 1;
 	pthread_cond_broadcast(&e->cond);

@@ -48,6 +48,7 @@
 #include "escalate.h"
 #include "fault.h"
 #include "incident.h"
+#include "notify.h"
 #include "schedule.h"
 #include "timeutil.h"
 #include "banned.h"
@@ -133,8 +134,9 @@ static void set_assigned(struct incident *inc, const struct strlist *users)
 	inc->assigned_to = buf_detach(&b, NULL);
 }
 
-static int add_pages(struct store_tx *tx, const struct incident *inc, const struct strlist *users,
-		     const char *reason, int64_t now)
+/* One page request per user, each with its deliveries planned (notify.c). */
+static int add_pages(struct store_tx *tx, const struct config *cfg, const struct incident *inc,
+		     const struct strlist *users, const char *reason, int64_t now)
 {
 	int rc = STORE_OK;
 	for (size_t i = 0; i < users->n && rc == STORE_OK; i++) {
@@ -142,6 +144,8 @@ static int add_pages(struct store_tx *tx, const struct incident *inc, const stru
 				  .level = inc->escalation_level, .loop = inc->escalation_loop,
 				  .reason = (char *)reason, .created_at = now };
 		rc = tx->ops->page_insert(tx->conn, &p);
+		if (rc == STORE_OK)
+			rc = notify_plan_page(tx, cfg, inc, &p);
 	}
 	return rc;
 }
@@ -227,9 +231,9 @@ static int log_step(struct store_tx *tx, const struct escalation_policy *p,
 }
 
 /* Step k found people: the assignment, its pages and the next deadline. */
-static int assign_step(struct store_tx *tx, const struct escalation_policy *p,
-		       struct incident *inc, int64_t k, int64_t base, int64_t now,
-		       const struct assignment *a)
+static int assign_step(struct store_tx *tx, const struct config *cfg,
+		       const struct escalation_policy *p, struct incident *inc, int64_t k,
+		       int64_t base, int64_t now, const struct assignment *a)
 {
 	adopt(inc, p);
 	set_step(inc, p, k);
@@ -237,7 +241,7 @@ static int assign_step(struct store_tx *tx, const struct escalation_policy *p,
 	inc->updated_at = now;
 	int rc = tx->ops->incident_update(tx->conn, inc);
 	if (rc == STORE_OK)
-		rc = add_pages(tx, inc, &a->users, "escalate", now);
+		rc = add_pages(tx, cfg, inc, &a->users, "escalate", now);
 	if (rc == STORE_OK)
 		rc = arm(tx, p, inc, k, base);
 	return rc;
@@ -295,7 +299,7 @@ static int take_step(struct store_tx *tx, const struct config *cfg,
 			rc = log_step(tx, p, inc, k, &then, &a, now);
 		then.why = NULL;
 		if (rc == STORE_OK && a.users.n)
-			rc = assign_step(tx, p, inc, k, base, now, &a);
+			rc = assign_step(tx, cfg, p, inc, k, base, now, &a);
 		int found = a.users.n > 0;
 		assignment_release(&a);
 		if (rc != STORE_OK || found)
@@ -489,7 +493,7 @@ int escalate_reassign(struct store_tx *tx, const struct config *cfg, struct inci
 				   actor, a.who.s,
 				   was_acked ? ": triggered again until acknowledged" : "");
 	if (rc == STORE_OK)
-		rc = add_pages(tx, inc, &a.users, "reassign", now);
+		rc = add_pages(tx, cfg, inc, &a.users, "reassign", now);
 	if (rc == STORE_OK)
 		rc = rearm(tx, cfg, inc, now);
 out:

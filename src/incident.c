@@ -12,6 +12,7 @@
 
 #include "escalate.h"
 #include "incident.h"
+#include "notify.h"
 #include "timeutil.h"
 #include "banned.h"
 
@@ -235,6 +236,8 @@ static int do_ack(struct store_tx *tx, const struct config *cfg, struct incident
 		rc = incident_logf(tx, inc->number, now, "ack", actor, "acknowledged by %s", actor);
 	if (rc == STORE_OK)
 		rc = escalate_stop(tx, inc);
+	if (rc == STORE_OK)
+		rc = notify_cancel(tx, inc->number);
 	if (rc == STORE_OK && svc && svc->ack_timeout > 0)
 		rc = store_tx_timer_add(tx, inc->number, TIMER_ACK_TIMEOUT,
 					now + svc->ack_timeout);
@@ -257,6 +260,8 @@ static int do_resolve(struct store_tx *tx, struct incident *inc, const char *act
 		rc = incident_log(tx, inc->number, now, "resolve", actor, why);
 	if (rc == STORE_OK)
 		rc = tx->ops->timer_cancel(tx->conn, inc->number, NULL);
+	if (rc == STORE_OK)
+		rc = notify_cancel(tx, inc->number);
 	return rc;
 }
 

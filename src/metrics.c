@@ -45,6 +45,16 @@ static const struct metric counters[] = {
 	  "Configuration reloads on SIGHUP.", C(reloads) },
 	{ "tocsin_config_reloads_total", "{result=\"refused\"}", "counter", NULL,
 	  C(reload_failures) },
+	{ "tocsin_notifications_total", "{outcome=\"sent\"}", "counter",
+	  "Delivery attempts to people's contact methods, by outcome.", C(notify_sent) },
+	{ "tocsin_notifications_total", "{outcome=\"retried\"}", "counter", NULL,
+	  C(notify_retried) },
+	{ "tocsin_notifications_total", "{outcome=\"failed\"}", "counter", NULL,
+	  C(notify_failed) },
+	{ "tocsin_notifications_total", "{outcome=\"cancelled\"}", "counter", NULL,
+	  C(notify_cancelled) },
+	{ "tocsin_notifications_total", "{outcome=\"bundled\"}", "counter", NULL,
+	  C(notify_bundled) },
 };
 
 static void family(struct buf *b, const char *name, const char *type, const char *help)

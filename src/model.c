@@ -69,6 +69,18 @@ void page_release(struct page *p)
 	memset(p, 0, sizeof(*p));
 }
 
+void notification_release(struct notification *n)
+{
+	free(n->user);
+	free(n->contact);
+	free(n->channel);
+	free(n->kind);
+	free(n->status);
+	free(n->last_error);
+	free(n->text);
+	memset(n, 0, sizeof(*n));
+}
+
 static void *list_add(void **v, size_t *n, size_t *cap, size_t size)
 {
 	if (*n == *cap) {
@@ -100,6 +112,7 @@ LIST_FUNCS(change_list, struct change_event, change_release)
 LIST_FUNCS(timer_list, struct timer, timer_release)
 LIST_FUNCS(override_list, struct override, override_release)
 LIST_FUNCS(page_list, struct page, page_release)
+LIST_FUNCS(notification_list, struct notification, notification_release)
 
 static const char *const status_names[] = {
 	[INC_TRIGGERED] = "triggered",

@@ -87,7 +87,28 @@ struct page {
 	int loop;
 	char *reason;			/* escalate | reassign */
 	int64_t created_at;
-	char *status;			/* pending (the notification worker moves it on) */
+	char *status;			/* planned: its deliveries are in notifications */
+};
+
+/* One delivery to one contact method: a page through a notification rule, a shift
+ * notice, or a bundle of throttled pages.  status: pending (due at .due), sent,
+ * failed (permanent), cancelled (acknowledged or resolved first), bundled (held by
+ * the throttle; a bundle row carries them). */
+struct notification {
+	int64_t id;
+	int64_t page;			/* 0: not a page */
+	int64_t incident;		/* 0: a shift notice */
+	char *user;
+	char *contact;			/* the user's contact method id */
+	char *channel;			/* its type: email webhook slack teams sms voice */
+	char *kind;			/* page | shift | bundle */
+	int64_t due;
+	char *status;
+	int attempts;
+	int64_t created_at;
+	int64_t sent_at;
+	char *last_error;
+	char *text;			/* shift and bundle: the message */
 };
 
 /* An on-call override: user replaces whoever the schedule's layers give in
@@ -115,6 +136,7 @@ MODEL_LIST(change_list, struct change_event);
 MODEL_LIST(timer_list, struct timer);
 MODEL_LIST(override_list, struct override);
 MODEL_LIST(page_list, struct page);
+MODEL_LIST(notification_list, struct notification);
 
 void incident_release(struct incident *i);
 void alert_release(struct alert *a);
@@ -123,6 +145,7 @@ void change_release(struct change_event *c);
 void timer_release(struct timer *t);
 void override_release(struct override *o);
 void page_release(struct page *p);
+void notification_release(struct notification *n);
 
 /* Appends a zeroed record and returns it. */
 struct incident *incident_list_add(struct incident_list *l);
@@ -132,6 +155,7 @@ struct change_event *change_list_add(struct change_list *l);
 struct timer *timer_list_add(struct timer_list *l);
 struct override *override_list_add(struct override_list *l);
 struct page *page_list_add(struct page_list *l);
+struct notification *notification_list_add(struct notification_list *l);
 void incident_list_release(struct incident_list *l);
 void alert_list_release(struct alert_list *l);
 void log_list_release(struct log_list *l);
@@ -139,6 +163,7 @@ void change_list_release(struct change_list *l);
 void timer_list_release(struct timer_list *l);
 void override_list_release(struct override_list *l);
 void page_list_release(struct page_list *l);
+void notification_list_release(struct notification_list *l);
 
 const char *incident_status_name(enum incident_status s);
 int incident_status_parse(const char *s, enum incident_status *out);

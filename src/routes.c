@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "act.h"
 #include "api.h"
 #include "auth.h"
 #include "ingest.h"
@@ -46,6 +47,12 @@ static const struct route routes[] = {
 	  "hand over to user:ID or schedule:ID", 0 },
 	{ "GET", "/api/incidents/{n}/pages", api_incident_pages, AUTH_OBSERVER,
 	  "the incident's page requests (the outbox)", 0 },
+	{ "GET", "/api/incidents/{n}/notifications", api_incident_notifications, AUTH_OBSERVER,
+	  "the incident's deliveries: each contact method, attempts, outcome", 0 },
+	{ "GET", "/act/{token}", act_show, AUTH_NONE,
+	  "what a one-click link in a page would do, with its button", 0 },
+	{ "POST", "/act/{token}", act_do, AUTH_NONE,
+	  "acknowledge or resolve from a page's link (the link is the credential)", 0 },
 	{ "GET", "/api/services", api_services, AUTH_OBSERVER, "services and maintenance", 0 },
 	{ "POST", "/api/services/{id}/maintenance", api_maintenance, AUTH_RESPONDER,
 	  "start a maintenance window", 0 },

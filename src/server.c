@@ -2,8 +2,10 @@
  * server.c - `tocsin serve`: start-up, signals, reload, shutdown; and the tx_call
  * glue that lets an HTTP request wait for its group commit without holding a thread.
  *
- * Start-up order matters: config, store (migrated), engine (loads persisted timers),
- * then HTTP, so no request arrives before the state it needs.  The main thread then
+ * Start-up order matters: config, store (migrated), the action-link key, the
+ * notification worker (loads pending deliveries), the engine (loads persisted
+ * timers and may fire overdue ones at once, which page people), then HTTP, so
+ * nothing arrives before the state it needs.  The main thread then
  * only waits for signals (sigwait): SIGHUP reloads the config (a bad file is logged
  * and refused, the old one stays in force), SIGTERM/SIGINT stop accepting, let
  * parked requests finish their commit, and shut down in reverse order.
@@ -14,10 +16,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+
+#include "act.h"
 #include "auth.h"
 #include "clock.h"
 #include "engine.h"
 #include "fault.h"
+#include "notify.h"
 #include "ratelimit.h"
 #include "routes.h"
 #include "server.h"
@@ -130,10 +136,10 @@ static int start(struct server *srv, const char *path)
 	srv->store = store_open(srv->cfg->sqlite_path, srv->cfg->postgres, &err);
 	if (!srv->store)
 		goto fail;
-	srv->engine = engine_start(srv, &err);
-	if (!srv->engine)
+	/* deliveries first: overdue escalations fire as soon as the engine starts */
+	if (act_init(srv, &err) < 0 || !(srv->notify = notify_start(srv, &err)) ||
+	    !(srv->engine = engine_start(srv, &err)))
 		goto fail;
-	store_set_commit_hook(srv->store, engine_on_commit, srv->engine);
 	srv->http = http_start(srv->cfg->listen, http_threads(), routes_dispatch, srv, &err);
 	if (!srv->http)
 		goto fail;
@@ -151,6 +157,7 @@ static void stop(struct server *srv)
 {
 	http_stop(srv->http, 10000);
 	engine_stop(srv->engine);
+	notify_stop(srv->notify);
 	store_free(srv->store);
 }
 
@@ -196,6 +203,7 @@ int server_serve(const char *config_path)
 	if (!(srv.cfg = load_or_report(config_path)))
 		return 1;
 	fault_init_from_env();
+	curl_global_init(CURL_GLOBAL_DEFAULT);	/* before any thread */
 	/* every thread inherits this mask; only sigwait() sees these signals */
 	sigemptyset(&set);
 	sigaddset(&set, SIGHUP);
@@ -208,6 +216,7 @@ int server_serve(const char *config_path)
 	if (start(&srv, config_path) == 0)
 		status = wait_signals(&srv, config_path, &set);
 	stop(&srv);
+	curl_global_cleanup();
 	ratelimit_free(srv.rl);
 	config_unref(srv.cfg);
 	pthread_mutex_destroy(&srv.cfg_lock);

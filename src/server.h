@@ -22,6 +22,7 @@
 #define TOCSIN_VERSION "0.1.0"
 
 struct engine;
+struct notify;
 struct ratelimit;
 
 #define LATENESS_BUCKETS 9
@@ -40,6 +41,12 @@ struct server_counters {
 	uint64_t lateness[LATENESS_BUCKETS];
 	uint64_t lateness_ms_sum;
 	uint64_t timers_fired;
+	/* deliveries by outcome */
+	uint64_t notify_sent;
+	uint64_t notify_retried;
+	uint64_t notify_failed;
+	uint64_t notify_cancelled;
+	uint64_t notify_bundled;
 };
 
 struct server {
@@ -51,6 +58,8 @@ struct server {
 	struct ratelimit *rl;
 	struct server_counters counters;	/* updated with __atomic builtins */
 	int64_t started_at;
+	struct notify *notify;
+	unsigned char act_key[32];	/* signs action links (act.c); set at start */
 };
 
 /* A new reference to the config in force; the caller config_unref()s it. */

@@ -56,11 +56,32 @@ struct store {
 	size_t nreaders;		/* idle connections in readers[] */
 	size_t nopen;			/* reader connections in existence */
 
-	void (*commit_hook)(void *ctx, const struct timer_list *added);
-	void *hook_ctx;
+	pthread_mutex_t hook_lock;
+	struct store_hook commit;	/* new timers: the engine */
+	struct store_hook notify;	/* new deliveries: the notification worker */
 
 	uint64_t jobs_done, batches_done;	/* writer thread only; read racily */
 };
+
+/* Hooks are set and cleared by the threads they wake while the writer runs: a hook
+ * is called under hook_lock, so once store_set_*_hook(NULL) returns no call of the
+ * old one is running or will run.  Hooks only take their own locks: no deadlock. */
+static void hook_call(struct store *st, const struct store_hook *slot,
+		      const struct timer_list *added)
+{
+	pthread_mutex_lock(&st->hook_lock);
+	if (slot->fn)
+		slot->fn(slot->ctx, added);
+	pthread_mutex_unlock(&st->hook_lock);
+}
+
+static void hook_set(struct store *st, struct store_hook *slot, store_hook_fn *fn, void *ctx)
+{
+	pthread_mutex_lock(&st->hook_lock);
+	slot->fn = fn;
+	slot->ctx = ctx;
+	pthread_mutex_unlock(&st->hook_lock);
+}
 
 static int make_parent_dir(const char *path, char **err)
 {
@@ -88,15 +109,18 @@ static int make_parent_dir(const char *path, char **err)
 /* Runs one job (inside a savepoint when it asks); returns its rc, or STORE_FAULT. */
 static int run_job(struct store *st, struct store_tx *tx, struct store_job *job)
 {
-	size_t ntimers = tx->new_timers.n;
+	size_t ntimers = tx->new_timers.n, ndeliveries = tx->new_deliveries.n;
 	if (job->savepoint && st->ops->savepoint(tx->conn) != STORE_OK)
 		return STORE_FAULT;
 	int rc = job->apply(tx, job);
 	if (rc == STORE_FAULT)
 		return rc;
-	if (rc < 0)	/* the job's own failure: forget its timers */
+	if (rc < 0) {	/* the job's own failure: forget its timers and deliveries */
 		while (tx->new_timers.n > ntimers)
 			timer_release(&tx->new_timers.v[--tx->new_timers.n]);
+		while (tx->new_deliveries.n > ndeliveries)
+			timer_release(&tx->new_deliveries.v[--tx->new_deliveries.n]);
+	}
 	if (!job->savepoint)
 		return rc;
 	if (rc < 0)
@@ -143,9 +167,12 @@ static struct store_job *take_batch(struct store *st)
 static void finish_batch(struct store *st, struct store_job *batch, int fault,
 			 struct store_tx *tx)
 {
-	if (!fault && tx->new_timers.n && st->commit_hook)
-		st->commit_hook(st->hook_ctx, &tx->new_timers);
+	if (!fault && tx->new_timers.n)
+		hook_call(st, &st->commit, &tx->new_timers);
+	if (!fault && tx->new_deliveries.n)
+		hook_call(st, &st->notify, &tx->new_deliveries);
 	timer_list_release(&tx->new_timers);
+	timer_list_release(&tx->new_deliveries);
 	for (struct store_job *j = batch, *next; j; j = next) {
 		next = j->next;	/* done() may free j */
 		if (fault)
@@ -194,6 +221,7 @@ struct store *store_open(const char *sqlite_path, const char *postgres, char **e
 	pthread_cond_init(&st->wake, NULL);
 	pthread_mutex_init(&st->rlock, NULL);
 	pthread_cond_init(&st->rfree, NULL);
+	pthread_mutex_init(&st->hook_lock, NULL);
 	pthread_create(&st->writer, NULL, writer_main, st);
 	pthread_setname_np(st->writer, "tocsin-writer");
 	return st;
@@ -220,6 +248,7 @@ void store_free(struct store *st)
 	pthread_cond_destroy(&st->wake);
 	pthread_mutex_destroy(&st->rlock);
 	pthread_cond_destroy(&st->rfree);
+	pthread_mutex_destroy(&st->hook_lock);
 	free(st->target);
 	free(st);
 }
@@ -268,11 +297,26 @@ int store_run(struct store *st, int (*apply)(struct store_tx *, struct store_job
 	return s.job.rc;
 }
 
-void store_set_commit_hook(struct store *st,
-			   void (*hook)(void *ctx, const struct timer_list *added), void *ctx)
+void store_set_commit_hook(struct store *st, store_hook_fn *hook, void *ctx)
 {
-	st->commit_hook = hook;
-	st->hook_ctx = ctx;
+	hook_set(st, &st->commit, hook, ctx);
+}
+
+void store_set_notify_hook(struct store *st, store_hook_fn *hook, void *ctx)
+{
+	hook_set(st, &st->notify, hook, ctx);
+}
+
+int store_tx_notification_add(struct store_tx *tx, struct notification *n)
+{
+	int rc = tx->ops->notification_insert(tx->conn, n);
+	if (rc != STORE_OK)
+		return rc;
+	struct timer *added = timer_list_add(&tx->new_deliveries);
+	added->id = n->id;
+	added->incident = n->incident;
+	added->due = n->due;
+	return STORE_OK;
 }
 
 int store_tx_timer_add(struct store_tx *tx, int64_t incident, const char *kind, int64_t due)

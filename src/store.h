@@ -116,6 +116,34 @@ struct store_ops {
 	/* The incident's pages, oldest first. */
 	int (*page_list)(struct store_conn *c, int64_t incident, struct page_list *out);
 
+	int (*notification_insert)(struct store_conn *c, struct notification *n);	/* sets id */
+	int (*notification_get)(struct store_conn *c, int64_t id, struct notification *out);
+	/* Writes status, due, attempts, sent_at and last_error. */
+	int (*notification_update)(struct store_conn *c, const struct notification *n);
+	/* Every pending notification (id and due only), for the worker's start. */
+	int (*notification_pending)(struct store_conn *c, struct timer_list *out);
+	/* The incident's notifications, oldest first. */
+	int (*notification_list)(struct store_conn *c, int64_t incident,
+				 struct notification_list *out);
+	/* Pending page deliveries of the incident become cancelled. */
+	int (*notification_cancel)(struct store_conn *c, int64_t incident);
+	/* How many deliveries to user's contact were sent at or after since, and the
+	 * earliest of those sent_at (0 when none). */
+	int (*notification_sent_since)(struct store_conn *c, const char *user, const char *contact,
+				       int64_t since, int64_t *count, int64_t *earliest);
+	/* user's notifications on contact with status (e.g. bundled), oldest first. */
+	int (*notification_by_status)(struct store_conn *c, const char *user, const char *contact,
+				      const char *status, struct notification_list *out);
+
+	/* A value kept in the store (e.g. the key that signs action links). */
+	int (*setting_get)(struct store_conn *c, const char *name, struct buf *value);
+	int (*setting_put)(struct store_conn *c, const char *name, const void *value, size_t len);
+	/* Records the single use of token: STORE_OK, or STORE_FOUND when it was used. */
+	int (*act_use)(struct store_conn *c, const char *token, const char *user, int64_t at);
+	/* Records that a shift notice went out: STORE_OK, or STORE_FOUND when it had. */
+	int (*shift_notice_add)(struct store_conn *c, const char *schedule, const char *user,
+				int64_t start);
+
 	int (*override_insert)(struct store_conn *c, struct override *o);	/* sets id */
 	/* Overrides of schedule (NULL: all) that overlap [from, to), oldest first. */
 	int (*override_list)(struct store_conn *c, const char *schedule, int64_t from, int64_t to,
@@ -144,6 +172,8 @@ struct store_tx {
 	const struct store_ops *ops;
 	struct store_conn *conn;
 	struct timer_list new_timers;
+	/* Deliveries (id, due) that apply() added: announced to the notify hook. */
+	struct timer_list new_deliveries;
 	/* No maintenance window ends after this instant (-1: unknown).  Lets the writer
 	 * skip the per-incident maintenance lookup when no window is open; whoever
 	 * adds a window sets it back to -1. */
@@ -176,10 +206,21 @@ void store_submit(struct store *st, struct store_job *job);
 int store_run(struct store *st, int (*apply)(struct store_tx *, struct store_job *),
 	      void *arg);
 
-/* Called on the writer thread after each commit with the timers it added. */
-void store_set_commit_hook(struct store *st,
-			   void (*hook)(void *ctx, const struct timer_list *added),
-			   void *ctx);
+/* A hook the writer calls after a commit with what the batch added; it runs on the
+ * writer thread and must not block.  Set (or cleared, with NULL) at any time. */
+typedef void store_hook_fn(void *ctx, const struct timer_list *added);
+struct store_hook {
+	store_hook_fn *fn;
+	void *ctx;
+};
+/* The timers a batch added (the engine). */
+void store_set_commit_hook(struct store *st, store_hook_fn *hook, void *ctx);
+/* The deliveries a batch added (the notification worker). */
+void store_set_notify_hook(struct store *st, store_hook_fn *hook, void *ctx);
+
+/* Adds a delivery inside a transaction (sets n->id); the notify hook hears of it
+ * after commit. */
+int store_tx_notification_add(struct store_tx *tx, struct notification *n);
 
 /* Adds a timer inside a transaction; the commit hook hears of it after commit. */
 int store_tx_timer_add(struct store_tx *tx, int64_t incident, const char *kind,

@@ -130,6 +130,38 @@ static const char *const migrations[] = {
 	" status TEXT NOT NULL DEFAULT 'pending');"
 	"CREATE INDEX pages_incident ON pages(incident, id);"
 	"CREATE INDEX pages_pending ON pages(id) WHERE status = 'pending';",
+	/* 4: paging people: deliveries, single-use action links, stored settings */
+	"CREATE TABLE notifications ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" page INTEGER NOT NULL,"
+	" incident INTEGER NOT NULL,"
+	" user TEXT NOT NULL,"
+	" contact TEXT NOT NULL,"
+	" channel TEXT NOT NULL,"
+	" kind TEXT NOT NULL,"
+	" due INTEGER NOT NULL,"
+	" status TEXT NOT NULL,"
+	" attempts INTEGER NOT NULL DEFAULT 0,"
+	" created_at INTEGER NOT NULL,"
+	" sent_at INTEGER NOT NULL DEFAULT 0,"
+	" last_error TEXT,"
+	" text TEXT);"
+	"CREATE INDEX notifications_pending ON notifications(due) WHERE status = 'pending';"
+	"CREATE INDEX notifications_incident ON notifications(incident, id);"
+	"CREATE INDEX notifications_sent ON notifications(user, contact, sent_at);"
+	"CREATE INDEX notifications_user_status ON notifications(user, contact, status);"
+	"CREATE TABLE act_uses ("
+	" token TEXT PRIMARY KEY,"
+	" user TEXT NOT NULL,"
+	" used_at INTEGER NOT NULL);"
+	"CREATE TABLE settings ("
+	" name TEXT PRIMARY KEY,"
+	" value BLOB NOT NULL);"
+	"CREATE TABLE shift_notices ("
+	" schedule TEXT NOT NULL,"
+	" start_at INTEGER NOT NULL,"
+	" user TEXT NOT NULL,"
+	" PRIMARY KEY (schedule, start_at));",
 };
 
 enum stmt {
@@ -167,6 +199,18 @@ enum stmt {
 	S_TIMER_SHIFT,
 	S_PAGE_INSERT,
 	S_PAGE_LIST,
+	S_NOTIF_INSERT,
+	S_NOTIF_GET,
+	S_NOTIF_UPDATE,
+	S_NOTIF_PENDING,
+	S_NOTIF_LIST,
+	S_NOTIF_CANCEL,
+	S_NOTIF_SENT_SINCE,
+	S_NOTIF_BY_STATUS,
+	S_SETTING_GET,
+	S_SETTING_PUT,
+	S_ACT_USE,
+	S_SHIFT_NOTICE,
 	S_MAINT_SET,
 	S_MAINT_ACTIVE,
 	S_MAINT_HORIZON,
@@ -180,6 +224,8 @@ enum stmt {
 
 #define ALERT_COLS "id, incident, service, dedup_key, resolved, count, summary, source, " \
 		   "severity, details, integration, created_at, updated_at, resolved_at"
+#define NOTIF_COLS "id, page, incident, user, contact, channel, kind, due, status, attempts, " \
+		   "created_at, sent_at, last_error, text"
 #define INCIDENT_COLS "number, service, title, status, severity, urgency_high, created_at, " \
 		      "acknowledged_at, resolved_at, updated_at, assigned_to, escalation_level, " \
 		      "alert_count, open_alerts, group_key, paged, policy, escalation_loop"
@@ -240,7 +286,28 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_TIMER_SHIFT] = "UPDATE timers SET due = due + ?1",
 	[S_TIMER_NEXT] = "SELECT min(due) FROM timers WHERE incident = ?1 AND kind = ?2",
 	[S_PAGE_INSERT] = "INSERT INTO pages (incident, user, level, loop, reason, created_at, status)"
-			  " VALUES (?1,?2,?3,?4,?5,?6,'pending')",
+			  " VALUES (?1,?2,?3,?4,?5,?6,'planned')",
+	[S_NOTIF_INSERT] = "INSERT INTO notifications (page, incident, user, contact, channel, kind,"
+			   " due, status, attempts, created_at, sent_at, last_error, text)"
+			   " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)",
+	[S_NOTIF_GET] = "SELECT " NOTIF_COLS " FROM notifications WHERE id = ?1",
+	[S_NOTIF_UPDATE] = "UPDATE notifications SET status = ?2, due = ?3, attempts = ?4,"
+			   " sent_at = ?5, last_error = ?6 WHERE id = ?1",
+	[S_NOTIF_PENDING] = "SELECT id, incident, kind, due FROM notifications"
+			    " WHERE status = 'pending' ORDER BY due, id",
+	[S_NOTIF_LIST] = "SELECT " NOTIF_COLS " FROM notifications WHERE incident = ?1 ORDER BY id",
+	[S_NOTIF_CANCEL] = "UPDATE notifications SET status = 'cancelled' WHERE incident = ?1"
+			   " AND status = 'pending' AND kind = 'page'",
+	[S_NOTIF_SENT_SINCE] = "SELECT count(*), coalesce(min(sent_at), 0) FROM notifications"
+			       " WHERE user = ?1 AND contact = ?2 AND sent_at >= ?3 AND sent_at > 0"
+			       " AND status = 'sent' AND kind != 'shift'",
+	[S_NOTIF_BY_STATUS] = "SELECT " NOTIF_COLS " FROM notifications WHERE user = ?1"
+			      " AND contact = ?2 AND status = ?3 ORDER BY id",
+	[S_SETTING_GET] = "SELECT value FROM settings WHERE name = ?1",
+	[S_SETTING_PUT] = "INSERT OR REPLACE INTO settings (name, value) VALUES (?1, ?2)",
+	[S_ACT_USE] = "INSERT OR IGNORE INTO act_uses (token, user, used_at) VALUES (?1,?2,?3)",
+	[S_SHIFT_NOTICE] = "INSERT OR IGNORE INTO shift_notices (schedule, start_at, user)"
+			   " VALUES (?1,?2,?3)",
 	[S_PAGE_LIST] = "SELECT id, incident, user, level, loop, reason, created_at, status"
 			" FROM pages WHERE incident = ?1 ORDER BY id",
 	[S_MAINT_SET] = "INSERT INTO maintenance (service, start_at, end_at, actor) VALUES (?1,?2,?3,?4)",
@@ -911,6 +978,204 @@ static int sq_page_list(struct store_conn *c, int64_t incident, struct page_list
 	return rc;
 }
 
+static void read_notification(sqlite3_stmt *st, struct notification *n)
+{
+	n->id = sqlite3_column_int64(st, 0);
+	n->page = sqlite3_column_int64(st, 1);
+	n->incident = sqlite3_column_int64(st, 2);
+	n->user = col_text(st, 3);
+	n->contact = col_text(st, 4);
+	n->channel = col_text(st, 5);
+	n->kind = col_text(st, 6);
+	n->due = sqlite3_column_int64(st, 7);
+	n->status = col_text(st, 8);
+	n->attempts = sqlite3_column_int(st, 9);
+	n->created_at = sqlite3_column_int64(st, 10);
+	n->sent_at = sqlite3_column_int64(st, 11);
+	n->last_error = col_text(st, 12);
+	n->text = col_text(st, 13);
+}
+
+static int sq_notification_insert(struct store_conn *c, struct notification *n)
+{
+	sqlite3_stmt *st = prep(c, S_NOTIF_INSERT);
+	if (!st)
+		return STORE_FAULT;
+	sqlite3_bind_int64(st, 1, n->page);
+	sqlite3_bind_int64(st, 2, n->incident);
+	bind_text(st, 3, n->user);
+	bind_text(st, 4, n->contact);
+	bind_text(st, 5, n->channel);
+	bind_text(st, 6, n->kind);
+	sqlite3_bind_int64(st, 7, n->due);
+	bind_text(st, 8, n->status ? n->status : "pending");
+	sqlite3_bind_int(st, 9, n->attempts);
+	sqlite3_bind_int64(st, 10, n->created_at);
+	sqlite3_bind_int64(st, 11, n->sent_at);
+	bind_text(st, 12, n->last_error);
+	bind_text(st, 13, n->text);
+	int rc = finish(c, st, "notification_insert");
+	if (rc == STORE_OK)
+		n->id = sqlite3_last_insert_rowid(c->db);
+	return rc;
+}
+
+static int sq_notification_get(struct store_conn *c, int64_t id, struct notification *out)
+{
+	sqlite3_stmt *st = prep(c, S_NOTIF_GET);
+	if (!st)
+		return STORE_FAULT;
+	sqlite3_bind_int64(st, 1, id);
+	int rc = step_row(c, st, "notification_get");
+	if (rc == STORE_FOUND) {
+		read_notification(st, out);
+		done_rows(st);
+	}
+	return rc;
+}
+
+static int sq_notification_update(struct store_conn *c, const struct notification *n)
+{
+	sqlite3_stmt *st = prep(c, S_NOTIF_UPDATE);
+	if (!st)
+		return STORE_FAULT;
+	sqlite3_bind_int64(st, 1, n->id);
+	bind_text(st, 2, n->status);
+	sqlite3_bind_int64(st, 3, n->due);
+	sqlite3_bind_int(st, 4, n->attempts);
+	sqlite3_bind_int64(st, 5, n->sent_at);
+	bind_text(st, 6, n->last_error);
+	return finish(c, st, "notification_update");
+}
+
+static int sq_notification_pending(struct store_conn *c, struct timer_list *out)
+{
+	sqlite3_stmt *st = prep(c, S_NOTIF_PENDING);
+	int rc;
+	if (!st)
+		return STORE_FAULT;
+	while ((rc = step_row(c, st, "notification_pending")) == STORE_FOUND)
+		read_timer(st, timer_list_add(out));
+	return rc;
+}
+
+static int read_notifications(struct store_conn *c, sqlite3_stmt *st,
+			      struct notification_list *out)
+{
+	int rc;
+	while ((rc = step_row(c, st, "notifications")) == STORE_FOUND)
+		read_notification(st, notification_list_add(out));
+	return rc;
+}
+
+static int sq_notification_list(struct store_conn *c, int64_t incident,
+				struct notification_list *out)
+{
+	sqlite3_stmt *st = prep(c, S_NOTIF_LIST);
+	if (!st)
+		return STORE_FAULT;
+	sqlite3_bind_int64(st, 1, incident);
+	return read_notifications(c, st, out);
+}
+
+static int sq_notification_cancel(struct store_conn *c, int64_t incident)
+{
+	sqlite3_stmt *st = prep(c, S_NOTIF_CANCEL);
+	if (!st)
+		return STORE_FAULT;
+	sqlite3_bind_int64(st, 1, incident);
+	return finish(c, st, "notification_cancel");
+}
+
+static int sq_notification_sent_since(struct store_conn *c, const char *user,
+				      const char *contact, int64_t since, int64_t *count,
+				      int64_t *earliest)
+{
+	sqlite3_stmt *st = prep(c, S_NOTIF_SENT_SINCE);
+	if (!st)
+		return STORE_FAULT;
+	bind_text(st, 1, user);
+	bind_text(st, 2, contact);
+	sqlite3_bind_int64(st, 3, since);
+	int rc = step_row(c, st, "notification_sent_since");
+	if (rc != STORE_FOUND)
+		return rc == STORE_NOTFOUND ? fault(c, "notification_sent_since") : rc;
+	*count = sqlite3_column_int64(st, 0);
+	*earliest = sqlite3_column_int64(st, 1);
+	done_rows(st);
+	return STORE_OK;
+}
+
+static int sq_notification_by_status(struct store_conn *c, const char *user,
+				     const char *contact, const char *status,
+				     struct notification_list *out)
+{
+	sqlite3_stmt *st = prep(c, S_NOTIF_BY_STATUS);
+	if (!st)
+		return STORE_FAULT;
+	bind_text(st, 1, user);
+	bind_text(st, 2, contact);
+	bind_text(st, 3, status);
+	return read_notifications(c, st, out);
+}
+
+static int sq_setting_get(struct store_conn *c, const char *name, struct buf *value)
+{
+	sqlite3_stmt *st = prep(c, S_SETTING_GET);
+	if (!st)
+		return STORE_FAULT;
+	bind_text(st, 1, name);
+	int rc = step_row(c, st, "setting_get");
+	if (rc == STORE_FOUND) {
+		buf_add(value, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0));
+		done_rows(st);
+	}
+	return rc;
+}
+
+static int sq_setting_put(struct store_conn *c, const char *name, const void *value, size_t len)
+{
+	sqlite3_stmt *st = prep(c, S_SETTING_PUT);
+	if (!st)
+		return STORE_FAULT;
+	bind_text(st, 1, name);
+	sqlite3_bind_blob(st, 2, value, (int)len, SQLITE_STATIC);
+	return finish(c, st, "setting_put");
+}
+
+/* Runs an INSERT OR IGNORE: STORE_OK when it inserted, STORE_FOUND when the row was
+ * there already. */
+static int insert_once(struct store_conn *c, sqlite3_stmt *st, const char *what)
+{
+	int rc = finish(c, st, what);
+	if (rc != STORE_OK)
+		return rc;
+	return sqlite3_changes(c->db) ? STORE_OK : STORE_FOUND;
+}
+
+static int sq_act_use(struct store_conn *c, const char *token, const char *user, int64_t at)
+{
+	sqlite3_stmt *st = prep(c, S_ACT_USE);
+	if (!st)
+		return STORE_FAULT;
+	bind_text(st, 1, token);
+	bind_text(st, 2, user);
+	sqlite3_bind_int64(st, 3, at);
+	return insert_once(c, st, "act_use");
+}
+
+static int sq_shift_notice_add(struct store_conn *c, const char *schedule, const char *user,
+			       int64_t start)
+{
+	sqlite3_stmt *st = prep(c, S_SHIFT_NOTICE);
+	if (!st)
+		return STORE_FAULT;
+	bind_text(st, 1, schedule);
+	sqlite3_bind_int64(st, 2, start);
+	bind_text(st, 3, user);
+	return insert_once(c, st, "shift_notice_add");
+}
+
 static int sq_maintenance_set(struct store_conn *c, const char *service, int64_t start,
 			      int64_t end, const char *actor)
 {
@@ -1047,6 +1312,18 @@ const struct store_ops store_sqlite_ops = {
 	.timer_shift = sq_timer_shift,
 	.page_insert = sq_page_insert,
 	.page_list = sq_page_list,
+	.notification_insert = sq_notification_insert,
+	.notification_get = sq_notification_get,
+	.notification_update = sq_notification_update,
+	.notification_pending = sq_notification_pending,
+	.notification_list = sq_notification_list,
+	.notification_cancel = sq_notification_cancel,
+	.notification_sent_since = sq_notification_sent_since,
+	.notification_by_status = sq_notification_by_status,
+	.setting_get = sq_setting_get,
+	.setting_put = sq_setting_put,
+	.act_use = sq_act_use,
+	.shift_notice_add = sq_shift_notice_add,
 	.override_insert = sq_override_insert,
 	.override_list = sq_override_list,
 	.override_delete = sq_override_delete,
