@@ -18,8 +18,9 @@
  *      provider only holds its own handle, until its timeout;
  *   3. for each finished transfer, takes the notifier's verdict and records it with
  *      a store job: sent; retry at now + backoff (1 s doubling to 60 s, +-20%
- *      jitter, re-queued in the heap at once); or permanent failure, after which the
- *      user's next contact method gets a delivery of its own;
+ *      jitter, re-queued through the notify hook once that record is committed, so
+ *      the next attempt reads it); or permanent failure, after which the user's
+ *      next contact method gets a delivery of its own;
  *   4. sleeps in curl_multi_poll until a socket is ready, the next row is due (at
  *      most a second), or curl_multi_wakeup() from the hook or the test clock.
  *
@@ -72,6 +73,13 @@ struct inflight {
 	struct inflight *next;
 };
 
+/* A throttled send this worker started: counted before its outcome is committed. */
+struct recent {
+	char *user, *contact;
+	int64_t at;
+	int64_t id;
+};
+
 struct notify {
 	struct server *srv;
 	pthread_t thread;
@@ -82,6 +90,8 @@ struct notify {
 	struct inflight *inflight;
 	size_t ninflight;
 	int64_t next_shift_check;	/* atomic: the test clock's wake-up zeroes it */
+	struct recent *recent;		/* this thread's own */
+	size_t nrecent;
 };
 
 /* --- planning, in the writer's transaction ------------------------------------ */
@@ -237,6 +247,8 @@ static int outcome_apply(struct store_tx *tx, struct store_job *job)
 	struct outcome *o = (struct outcome *)job;
 	int64_t now = clock_now_ms();
 	int rc = tx->ops->notification_update(tx->conn, &o->n);
+	if (rc == STORE_OK && !strcmp(o->n.status, "pending"))	/* a retry: due again */
+		store_tx_delivery_due(tx, o->n.id, o->n.due);
 	if (rc == STORE_OK && o->log_type && o->n.incident)
 		rc = incident_log(tx, o->n.incident, now, o->log_type, "system", o->log_msg);
 	if (rc == STORE_OK && o->next_contact)
@@ -335,16 +347,68 @@ static void push(struct notify *w, int64_t due, int64_t id)
 	pthread_mutex_unlock(&w->lock);
 }
 
-/* A page over the contact's throttle: bundled; 1 when it was. */
+/* Sends to user's contact this worker started since, and the earliest of them;
+ * entries older than the window are dropped on the way. */
+static int64_t recent_count(struct notify *w, const char *user, const char *contact,
+			    int64_t since, int64_t *earliest)
+{
+	int64_t n = 0;
+	for (size_t i = 0; i < w->nrecent;) {
+		struct recent *r = &w->recent[i];
+		if (r->at < since) {
+			free(r->user);
+			free(r->contact);
+			*r = w->recent[--w->nrecent];
+			continue;
+		}
+		if (!strcmp(r->user, user) && !strcmp(r->contact, contact)) {
+			if (!n || r->at < *earliest)
+				*earliest = r->at;
+			n++;
+		}
+		i++;
+	}
+	return n;
+}
+
+static void recent_add(struct notify *w, const struct notification *n, int64_t now)
+{
+	w->recent = xrealloc(w->recent, (w->nrecent + 1) * sizeof(*w->recent));
+	w->recent[w->nrecent++] = (struct recent){ xstrdup(n->user), xstrdup(n->contact), now,
+						   n->id };
+}
+
+/* A send that did not go out does not count against the throttle. */
+static void recent_forget(struct notify *w, int64_t id)
+{
+	for (size_t i = 0; i < w->nrecent; i++)
+		if (w->recent[i].id == id) {
+			free(w->recent[i].user);
+			free(w->recent[i].contact);
+			w->recent[i] = w->recent[--w->nrecent];
+			return;
+		}
+}
+
+/* A page over the contact's throttle: bundled; 1 when it was.  The count is the
+ * store's (sends committed, also before a restart) or this worker's own (sends
+ * started, whose outcome may not be committed yet), whichever is higher. */
 static int throttle(struct notify *w, struct store_conn *c, struct config *cfg,
 		    struct notification *n, int64_t now)
 {
-	int64_t count = 0, earliest = 0;
-	if (store_ops(w->srv->store)->notification_sent_since(
-		    c, n->user, n->contact, now - NOTIFY_THROTTLE_WINDOW_MS, &count, &earliest) !=
-		    STORE_OK ||
-	    count < NOTIFY_THROTTLE_COUNT)
+	int64_t since = now - NOTIFY_THROTTLE_WINDOW_MS, count = 0, earliest = 0, mine_at = 0;
+	if (store_ops(w->srv->store)->notification_sent_since(c, n->user, n->contact, since,
+							      &count, &earliest) != STORE_OK)
+		count = 0;
+	int64_t mine = recent_count(w, n->user, n->contact, since, &mine_at);
+	if (mine > count) {
+		count = mine;
+		earliest = mine_at;
+	}
+	if (count < NOTIFY_THROTTLE_COUNT) {
+		recent_add(w, n, now);
 		return 0;
+	}
 	COUNT(w->srv, notify_bundled);
 	char when[64];
 	int64_t due = earliest + NOTIFY_THROTTLE_WINDOW_MS;
@@ -539,8 +603,7 @@ static void retry(struct notify *w, struct inflight *f, char *why, int64_t now)
 	o->n.due = now + wait;
 	free(o->n.last_error);
 	o->n.last_error = why;
-	push(w, o->n.due, o->n.id);
-	outcome_submit(w, o, "notify_failed", msg);
+	outcome_submit(w, o, "notify_failed", msg);	/* re-queued once committed */
 }
 
 static void unlink_inflight(struct notify *w, struct inflight *f)
@@ -560,6 +623,8 @@ static void finish(struct notify *w, struct inflight *f, CURLcode cc)
 	enum verdict v = f->kind->verdict(&f->d, cc, &why);
 	unlink_inflight(w, f);
 	curl_multi_remove_handle(w->multi, f->d.easy);
+	if (v != DELIVERED)
+		recent_forget(w, f->n.id);
 	if (v == DELIVERED)
 		delivered(w, f, now);
 	else if (v == RETRY)
@@ -756,6 +821,8 @@ void notify_stop(struct notify *w)
 	curl_multi_cleanup(w->multi);
 	pthread_mutex_destroy(&w->lock);
 	dueheap_release(&w->heap);
+	recent_count(w, "", "", INT64_MAX, &(int64_t){ 0 });	/* drops them all */
+	free(w->recent);
 	free(w);
 }
 

@@ -310,13 +310,16 @@ void store_set_notify_hook(struct store *st, store_hook_fn *hook, void *ctx)
 int store_tx_notification_add(struct store_tx *tx, struct notification *n)
 {
 	int rc = tx->ops->notification_insert(tx->conn, n);
-	if (rc != STORE_OK)
-		return rc;
+	if (rc == STORE_OK)
+		store_tx_delivery_due(tx, n->id, n->due);
+	return rc;
+}
+
+void store_tx_delivery_due(struct store_tx *tx, int64_t id, int64_t due)
+{
 	struct timer *added = timer_list_add(&tx->new_deliveries);
-	added->id = n->id;
-	added->incident = n->incident;
-	added->due = n->due;
-	return STORE_OK;
+	added->id = id;
+	added->due = due;
 }
 
 int store_tx_timer_add(struct store_tx *tx, int64_t incident, const char *kind, int64_t due)

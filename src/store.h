@@ -221,6 +221,8 @@ void store_set_notify_hook(struct store *st, store_hook_fn *hook, void *ctx);
 /* Adds a delivery inside a transaction (sets n->id); the notify hook hears of it
  * after commit. */
 int store_tx_notification_add(struct store_tx *tx, struct notification *n);
+/* Announces a delivery (re)scheduled at due by this transaction, after commit. */
+void store_tx_delivery_due(struct store_tx *tx, int64_t id, int64_t due);
 
 /* Adds a timer inside a transaction; the commit hook hears of it after commit. */
 int store_tx_timer_add(struct store_tx *tx, int64_t incident, const char *kind,

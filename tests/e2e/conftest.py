@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from receivers import http_receiver, smtp_receiver  # noqa: F401  (fixtures)
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = os.environ.get("TOCSIN_BIN", str(ROOT / "tocsin"))
 
