@@ -244,6 +244,12 @@ def tocsin(make_tocsin):
     return make_tocsin()
 
 
+def without_notify(log):
+    """A timeline without its delivery entries (notify, notify_failed), for tests about
+    something else whose users have no contact methods."""
+    return [e for e in log if e["type"] not in ("notify", "notify_failed")]
+
+
 def wait_for(fn, timeout=15, interval=0.05, what="condition"):
     deadline = time.time() + timeout
     last = None

@@ -2,7 +2,7 @@
 go-pagerduty) send and expect back, and DESIGN.md section 7's dedup rules."""
 import json
 
-from conftest import DB_KEY, GROUPED_KEY, LIMITED_KEY, WEB_KEY, request
+from conftest import DB_KEY, GROUPED_KEY, LIMITED_KEY, WEB_KEY, request, without_notify
 
 
 def test_trigger_is_answered_202_with_the_dedup_key_and_opens_an_incident(tocsin):
@@ -39,7 +39,8 @@ def test_same_dedup_key_folds_into_one_alert_without_a_new_incident(tocsin):
     shown = tocsin.show(inc["number"])
     assert len(shown["alerts"]) == 1
     assert shown["alerts"][0]["count"] == 3
-    assert [e["type"] for e in shown["log"]] == ["trigger", "escalate", "alert", "alert"]
+    assert [e["type"] for e in without_notify(shown["log"])] == [
+        "trigger", "escalate", "alert", "alert"]
     assert "3 times" in shown["log"][-1]["message"]
 
 
@@ -59,8 +60,9 @@ def test_acknowledge_and_resolve_events_act_on_the_incident(tocsin):
     inc = tocsin.show(1)
     assert inc["status"] == "resolved" and inc["resolved_at"]
     assert inc["alerts"][0]["status"] == "resolved"
-    assert [e["type"] for e in inc["log"]] == ["trigger", "escalate", "ack", "resolve"]
-    assert inc["log"][2]["actor"] == "events_v2"
+    log = without_notify(inc["log"])
+    assert [e["type"] for e in log] == ["trigger", "escalate", "ack", "resolve"]
+    assert log[2]["actor"] == "events_v2"
 
 
 def test_resolve_of_an_unknown_key_is_202_and_echoes_the_key(tocsin):

@@ -6,7 +6,7 @@ import sqlite3
 import time
 from pathlib import Path
 
-from conftest import wait_for
+from conftest import wait_for, without_notify
 
 FIXTURES = Path(__file__).parent / "fixtures"
 KEY = "0123456789abcdef0123456789abcdef"
@@ -58,8 +58,8 @@ def test_a_v2_store_upgrades_with_everything_in_it(make_tocsin):
     t = make_tocsin(CONFIG, env={"TOCSIN_TEST_CLOCK": "1"}, start=False)
     load_v2(t.db)
     t.start()
-    assert "migrated schema to version 3" in t.log()
-    assert query(t.db, "PRAGMA user_version") == [(3,)]
+    assert "migrated schema to version 3" in t.log() and "version 4" in t.log()
+    assert query(t.db, "PRAGMA user_version") == [(4,)]
     assert [(i["number"], i["status"], i["title"]) for i in t.incidents()] == [
         (2, "triggered", "open before the upgrade"),
         (1, "acknowledged", "acked before the upgrade")]
@@ -76,12 +76,12 @@ def test_a_v2_store_upgrades_with_everything_in_it(make_tocsin):
     wait_for(lambda: t.show(1)["assigned_to"] == ["alice"], what="re-triggered and assigned")
     inc = t.show(1)
     assert inc["status"] == "triggered" and inc["escalation_policy"] == "web-default"
-    assert [e["type"] for e in inc["log"]][-2:] == ["unack", "escalate"]
+    assert [e["type"] for e in without_notify(inc["log"])][-2:] == ["unack", "escalate"]
     # new incidents escalate, and timer ids go on past the old ones
     assert t.enqueue(key=KEY, dedup="c").status == 202
     assert t.show(3)["assigned_to"] == ["alice"]
     assert min(r[0] for r in query(t.db, "SELECT id FROM timers WHERE incident = 3")) > 3
     # a second start migrates nothing
     t.restart()
-    assert t.log().count("migrated schema to version 3") == 1
+    assert t.log().count("migrated schema to version") == 2
     assert len(t.incidents()) == 3

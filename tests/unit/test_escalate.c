@@ -15,9 +15,9 @@
 
 static const char *yaml =
 	"users:\n"
-	"  - {id: alice}\n"
-	"  - {id: bob}\n"
-	"  - {id: carol}\n"
+	"  - {id: alice, contact_methods: [{id: m, type: email, address: a@example.com}]}\n"
+	"  - {id: bob, contact_methods: [{id: m, type: email, address: b@example.com}]}\n"
+	"  - {id: carol, contact_methods: [{id: m, type: email, address: c@example.com}]}\n"
 	"schedules:\n"
 	"  - id: days\n"
 	"    time_zone: UTC\n"
@@ -377,4 +377,25 @@ Test(escalate, a_walk_past_an_empty_level_says_its_cause_once)
 					       "call for never: moving on");
 	cr_assert_str_eq(l.v[l.n - 1].message, "level 3: assigned to bob");
 	log_list_release(&l);
+}
+
+Test(escalate, each_page_plans_a_delivery_and_ack_cancels_it)
+{
+	trigger("web", 0);
+	struct notification_list l = { 0 };
+	struct store_conn *c = store_read_begin(st);
+	cr_assert_eq(store_ops(st)->notification_list(c, 1, &l), STORE_OK);
+	store_read_end(st, c);
+	cr_assert_eq(l.n, 2, "alice and bob, each their first contact method at once");
+	cr_assert_str_eq(l.v[0].user, "alice");
+	cr_assert_str_eq(l.v[0].status, "pending");
+	cr_assert_eq(l.v[0].due, 0);
+	notification_list_release(&l);
+	cr_assert_eq(act(ACT_ACK, NULL, MIN, NULL), STORE_OK);
+	c = store_read_begin(st);
+	cr_assert_eq(store_ops(st)->notification_list(c, 1, &l), STORE_OK);
+	store_read_end(st, c);
+	cr_assert_str_eq(l.v[0].status, "cancelled");
+	cr_assert_str_eq(l.v[1].status, "cancelled");
+	notification_list_release(&l);
 }
