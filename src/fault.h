@@ -9,7 +9,8 @@
  * costs one load and one compare.  The chosen point is the process's only other
  * global mutable state outside struct server: it is set once at start and test-only.
  *
- * Points: escalate.before, escalate.written, escalate.committed (escalate.c, engine.c).
+ * Points: escalate.before, escalate.written, escalate.committed (escalate.c, engine.c);
+ * notify.answered, a provider accepted a delivery that is not recorded yet (notify.c).
  */
 #ifndef TOCSIN_FAULT_H
 #define TOCSIN_FAULT_H

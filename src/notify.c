@@ -48,6 +48,7 @@
 #include "api.h"
 #include "clock.h"
 #include "dueheap.h"
+#include "fault.h"
 #include "incident.h"
 #include "notifier.h"
 #include "notify.h"
@@ -625,9 +626,10 @@ static void finish(struct notify *w, struct inflight *f, CURLcode cc)
 	curl_multi_remove_handle(w->multi, f->d.easy);
 	if (v != DELIVERED)
 		recent_forget(w, f->n.id);
-	if (v == DELIVERED)
+	if (v == DELIVERED) {
+		fault_point("notify.answered");	/* tests: the duplicate window */
 		delivered(w, f, now);
-	else if (v == RETRY)
+	} else if (v == RETRY)
 		retry(w, f, why, now);
 	else
 		fail_now(w, f->cfg, &f->n, why);

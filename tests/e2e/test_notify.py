@@ -261,6 +261,24 @@ def test_kill9_with_pages_due_delivers_each_after_restart(paged, http_receiver, 
         {m.message["Message-ID"] for m in smtp_receiver.messages})
 
 
+def test_kill9_between_the_providers_2xx_and_our_commit_sends_twice_at_most(
+        paged, http_receiver):
+    t = paged(rules=["{contact: hook, after: 0m}"],
+              env={"TOCSIN_TEST_KILL_AT": "notify.answered"})
+    trigger(t)
+    assert t.proc.wait(15) == -9
+    t.proc = None
+    t._log.close()
+    t.env.pop("TOCSIN_TEST_KILL_AT")
+    t.start()
+    wait_for(lambda: notifications(t)[0]["status"] == "sent", what="sent after restart")
+    settle()
+    got = http_receiver.requests("/alice")
+    assert len(got) == 2, "the one duplicate the crash window allows"
+    assert {r.header("Idempotency-Key") for r in got} == {"tocsin-notification-1"}, \
+        "and the receiver can tell it is one"
+
+
 def test_one_click_ack_from_the_link_in_a_mail(paged, smtp_receiver):
     t = paged(rules=["{contact: mail, after: 0m}"])
     trigger(t)
