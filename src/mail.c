@@ -1,8 +1,9 @@
 /*
  * mail.c - builds the e-mail of a page (see mail.h).
  *
- * Bodies go as base64 so that no line length or 8-bit rule of any relay can hurt
- * them; the subject is RFC 2047 encoded when it is not plain ASCII.  The HTML part
+ * A body that is plain ASCII in short lines goes as it is (7bit, readable in any
+ * mail source), anything else as base64, so that no line length or 8-bit rule of
+ * any relay can hurt it; the subject is RFC 2047 encoded when it is not ASCII.  The HTML part
  * carries the same text, escaped, with the incident link and the one-click
  * acknowledge and resolve links as buttons.
  */
@@ -111,11 +112,38 @@ static char *text_body(const struct message *m)
 	return buf_detach(&b, NULL);
 }
 
+/* Plain ASCII, lines well under SMTP's 998, no line that SMTP would take for its
+ * end of data: safe to send as it is. */
+static int is_7bit(const char *s)
+{
+	size_t line = 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '\n') {
+			line = 0;
+			continue;
+		}
+		if (*p > 0x7e || (*p < 0x20 && *p != '\t') || ++line > 900 || (line == 1 && *p == '.'))
+			return 0;
+	}
+	return 1;
+}
+
 static void add_part(struct buf *b, const char *boundary, const char *type, const char *body)
 {
-	buf_addf(b, "--%s\r\nContent-Type: %s; charset=utf-8\r\n"
-		    "Content-Transfer-Encoding: base64\r\n\r\n", boundary, type);
-	add_base64(b, body, strlen(body), 76);
+	int plain = is_7bit(body);
+	buf_addf(b, "--%s\r\nContent-Type: %s; charset=utf-8\r\nContent-Transfer-Encoding: %s"
+		    "\r\n\r\n", boundary, type, plain ? "7bit" : "base64");
+	if (!plain) {
+		add_base64(b, body, strlen(body), 76);
+		return;
+	}
+	for (const char *p = body; *p; p++)	/* LF to CRLF */
+		if (*p == '\n')
+			buf_adds(b, "\r\n");
+		else
+			buf_addc(b, *p);
+	if (b->len < 2 || b->s[b->len - 1] != '\n')
+		buf_adds(b, "\r\n");
 }
 
 char *mail_build(const struct message *m, const char *from, const char *to, size_t *len)

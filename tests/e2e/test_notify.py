@@ -101,6 +101,13 @@ def test_email_has_text_html_links_and_thread_headers(paged, smtp_receiver):
     assert second["References"] == "<incident-2@example.com>"
     entry = log_of(t)[-1]
     assert entry["type"] == "notify" and entry["message"] == "alice paged by email 'mail' (attempt 1)"
+    # ASCII bodies go as they are; anything else is encoded and reads back the same
+    assert "Content-Transfer-Encoding: 7bit" in msg.raw.decode()
+    trigger(t, dedup="c", summary="Café en panne \u2615")
+    third = smtp_receiver.wait(3)[2]
+    assert third.message["Subject"] == "[tocsin] #3 SEV-2 web: Café en panne \u2615"
+    assert "Café en panne \u2615" in third.message.get_body(("plain",)).get_content()
+    assert "Content-Transfer-Encoding: base64" in third.raw.decode()
 
 
 def test_webhook_is_signed_idempotent_and_carries_the_incident(paged, http_receiver):
