@@ -370,12 +370,18 @@ static void add_escaped(struct buf *b, const char *v, int json)
 	}
 }
 
-/* The gateway template with {{number}}, {{text}} and {{type}} filled in. */
-static void fill_template(struct buf *b, const char *tmpl, const struct message *m)
+static int is_json_template(const char *tmpl)
+{
+	char c = tmpl[strspn(tmpl, " \t\r\n")];
+	return c == '{' || c == '[';
+}
+
+void gateway_fill(struct buf *b, const char *tmpl, const char *number, const char *text,
+		  const char *type)
 {
 	const char *names[] = { "{{number}}", "{{text}}", "{{type}}" };
-	const char *values[] = { m->cm->address, m->brief, contact_type_name(m->cm->type) };
-	int json = tmpl[strspn(tmpl, " \t\r\n")] == '{' || tmpl[strspn(tmpl, " \t\r\n")] == '[';
+	const char *values[] = { number, text, type };
+	int json = is_json_template(tmpl);
 	for (const char *p = tmpl; *p;) {
 		size_t i;
 		for (i = 0; i < ARRAY_SIZE(names); i++)
@@ -398,12 +404,12 @@ static int gateway_prepare(struct delivery *d, const struct message *m, char **e
 		return -1;
 	}
 	const char *tmpl = cfg->sms_body ? cfg->sms_body : "{\"to\":\"{{number}}\",\"text\":\"{{text}}\"}";
-	fill_template(&d->out, tmpl, m);
+	gateway_fill(&d->out, tmpl, m->cm->address, m->brief, contact_type_name(m->cm->type));
 	for (size_t i = 0; i < cfg->sms_headers.n; i++)
 		add_header(d, cfg->sms_headers.v[i]);
-	int json = tmpl[strspn(tmpl, " \t\r\n")] == '{' || tmpl[strspn(tmpl, " \t\r\n")] == '[';
 	http_request(d, cfg->sms_method, cfg->sms_url,
-		     json ? "application/json" : "application/x-www-form-urlencoded");
+		     is_json_template(tmpl) ? "application/json"
+					    : "application/x-www-form-urlencoded");
 	return 0;
 }
 

@@ -65,6 +65,11 @@ void delivery_release(struct delivery *d);
 /* The signature header value of a webhook body: "t=UNIX,v1=HEX". */
 char *webhook_signature(const char *secret, int64_t unix_s, const char *body, size_t len);
 
+/* The gateway body: tmpl with {{number}}, {{text}} and {{type}} replaced, escaped
+ * for a JSON string when tmpl is JSON ('{' or '[' first), else URL-encoded. */
+void gateway_fill(struct buf *b, const char *tmpl, const char *number, const char *text,
+		  const char *type);
+
 /* True when an address must not be reached without notify.allow_private. */
 int address_is_private(const struct sockaddr *sa);
 
