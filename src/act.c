@@ -243,12 +243,8 @@ void act_do(struct server *srv, struct http_request *req, const struct route_ctx
 		act_call_free(a);
 		return;
 	}
-	struct tx_call *c = xcalloc(1, sizeof(*c));
-	c->cfg = server_config(srv);
-	c->apply = act_apply;
-	c->answer = act_answer;
-	c->data = a;
-	c->data_free = act_call_free;
+	struct tx_call *c = tx_call_new(server_config(srv), act_apply, act_answer, a,
+					     act_call_free);
 	c->job.savepoint = 1;	/* a refused action leaves no recorded use */
 	server_run_tx(srv, req, c);
 }

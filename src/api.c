@@ -324,16 +324,12 @@ static void run_action(struct server *srv, struct http_request *req, const struc
 		return;
 	}
 	struct act_data *d = xcalloc(1, sizeof(*d));
-	struct tx_call *c = xcalloc(1, sizeof(*c));
 	d->actor = xstrdup(ctx->user);
 	d->text = text;
 	d->a = (struct action){ .kind = kind, .number = n, .actor = d->actor, .text = d->text,
 				.severity = severity };
-	c->cfg = server_config(srv);
-	c->apply = act_apply;
-	c->answer = act_answer;
-	c->data = d;
-	c->data_free = act_data_free;
+	struct tx_call *c = tx_call_new(server_config(srv), act_apply, act_answer, d,
+					     act_data_free);
 	server_run_tx(srv, req, c);
 }
 
@@ -585,16 +581,12 @@ void api_maintenance(struct server *srv, struct http_request *req, const struct 
 				 "'for' must be a duration such as 30m, 2h or 1d");
 	} else if (dur) {
 		struct maint_data *m = xcalloc(1, sizeof(*m));
-		struct tx_call *c = xcalloc(1, sizeof(*c));
 		m->service = xstrdup(ctx->params[0]);
 		m->actor = xstrdup(ctx->user);
 		m->start = clock_now_ms();
 		m->end = m->start + ms;
-		c->cfg = config_ref(cfg);
-		c->apply = maint_apply;
-		c->answer = maint_answer;
-		c->data = m;
-		c->data_free = maint_free;
+		struct tx_call *c = tx_call_new(config_ref(cfg), maint_apply, maint_answer, m,
+						     maint_free);
 		server_run_tx(srv, req, c);
 	}
 	free(dur);
@@ -667,15 +659,11 @@ void api_token_create(struct server *srv, struct http_request *req,
 		free(why);
 	} else if (user) {
 		struct token_data *t = xcalloc(1, sizeof(*t));
-		struct tx_call *c = xcalloc(1, sizeof(*c));
 		t->user = user;
 		t->token = auth_token_new();
 		user = NULL;
-		c->cfg = config_ref(cfg);
-		c->apply = token_apply;
-		c->answer = token_answer;
-		c->data = t;
-		c->data_free = token_free;
+		struct tx_call *c = tx_call_new(config_ref(cfg), token_apply, token_answer, t,
+						     token_free);
 		server_run_tx(srv, req, c);
 	}
 	free(user);

@@ -193,19 +193,13 @@ static void *engine_main(void *arg)
 
 static int load_timers(struct engine *e, char **err)
 {
-	struct timer_list l = { 0 };
-	struct store_conn *c = store_read_begin(e->srv->store);
-	int rc = c ? store_ops(e->srv->store)->timer_list(c, &l) : STORE_FAULT;
-	store_read_end(e->srv->store, c);
-	if (rc == STORE_FAULT) {
+	size_t n;
+	if (store_load_due(e->srv->store, store_ops(e->srv->store)->timer_list, &e->heap, &n) < 0) {
 		*err = xstrdup("engine: cannot load timers from the store");
 		return -1;
 	}
-	for (size_t i = 0; i < l.n; i++)
-		dueheap_push(&e->heap, l.v[i].due, l.v[i].id);
-	if (l.n)
-		log_info("engine: %zu pending timer(s) loaded", l.n);
-	timer_list_release(&l);
+	if (n)
+		log_info("engine: %zu pending timer(s) loaded", n);
 	return 0;
 }
 

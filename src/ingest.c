@@ -267,12 +267,8 @@ static void batch_answer(struct tx_call *c, struct http_request *req)
 static void submit(struct server *srv, struct http_request *req, struct config *cfg,
 		   struct batch *b)
 {
-	struct tx_call *c = xcalloc(1, sizeof(*c));
-	c->cfg = config_ref(cfg);
-	c->apply = batch_apply;
-	c->answer = batch_answer;
-	c->data = b;
-	c->data_free = batch_free;
+	struct tx_call *c = tx_call_new(config_ref(cfg), batch_apply, batch_answer, b,
+					     batch_free);
 	server_run_tx(srv, req, c);
 }
 

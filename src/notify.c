@@ -762,19 +762,14 @@ static void *notify_main(void *arg)
 
 static int load_pending(struct notify *w, char **err)
 {
-	struct timer_list l = { 0 };
-	struct store_conn *c = store_read_begin(w->srv->store);
-	int rc = c ? store_ops(w->srv->store)->notification_pending(c, &l) : STORE_FAULT;
-	store_read_end(w->srv->store, c);
-	if (rc == STORE_FAULT) {
+	size_t n;
+	if (store_load_due(w->srv->store, store_ops(w->srv->store)->notification_pending,
+			   &w->heap, &n) < 0) {
 		*err = xstrdup("notify: cannot load pending deliveries from the store");
 		return -1;
 	}
-	for (size_t i = 0; i < l.n; i++)
-		dueheap_push(&w->heap, l.v[i].due, l.v[i].id);
-	if (l.n)
-		log_info("notify: %zu pending deliveries loaded", l.n);
-	timer_list_release(&l);
+	if (n)
+		log_info("notify: %zu pending deliveries loaded", n);
 	return 0;
 }
 

@@ -241,15 +241,11 @@ void oncall_override_add(struct server *srv, struct http_request *req,
 	struct override *o = xcalloc(1, sizeof(*o));
 	const struct schedule *s = schedule_or_404(req, cfg, ctx->params[0]);
 	if (s && read_override(req, cfg, o) == 0) {
-		struct tx_call *c = xcalloc(1, sizeof(*c));
 		o->schedule = xstrdup(s->id);
 		o->created_by = xstrdup(ctx->user);
 		o->created_at = clock_now_ms();
-		c->cfg = config_ref(cfg);
-		c->apply = override_apply;
-		c->answer = override_answer;
-		c->data = o;
-		c->data_free = override_free;
+		struct tx_call *c = tx_call_new(config_ref(cfg), override_apply, override_answer, o,
+						     override_free);
 		server_run_tx(srv, req, c);
 		o = NULL;
 	}
@@ -291,14 +287,10 @@ void oncall_override_delete(struct server *srv, struct http_request *req,
 			    const struct route_ctx *ctx)
 {
 	struct override_del *d = xcalloc(1, sizeof(*d));
-	struct tx_call *c = xcalloc(1, sizeof(*c));
 	d->schedule = xstrdup(ctx->params[0]);
 	d->id = strtoll(ctx->params[1], NULL, 10);
-	c->cfg = server_config(srv);
-	c->apply = del_apply;
-	c->answer = del_answer;
-	c->data = d;
-	c->data_free = del_free;
+	struct tx_call *c = tx_call_new(server_config(srv), del_apply, del_answer, d,
+					     del_free);
 	server_run_tx(srv, req, c);
 }
 

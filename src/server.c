@@ -86,6 +86,19 @@ static void tx_resume(struct http_request *req, void *arg)
 	c->answer(c, req);
 }
 
+struct tx_call *tx_call_new(struct config *cfg, int (*apply)(struct tx_call *, struct store_tx *),
+			    void (*answer)(struct tx_call *, struct http_request *), void *data,
+			    void (*data_free)(void *))
+{
+	struct tx_call *c = xcalloc(1, sizeof(*c));
+	c->cfg = cfg;
+	c->apply = apply;
+	c->answer = answer;
+	c->data = data;
+	c->data_free = data_free;
+	return c;
+}
+
 void server_run_tx(struct server *srv, struct http_request *req, struct tx_call *c)
 {
 	c->job.apply = tx_apply;

@@ -90,6 +90,10 @@ struct tx_call {
 	void (*data_free)(void *data);
 };
 void server_run_tx(struct server *srv, struct http_request *req, struct tx_call *c);
+/* A new call holding cfg (a reference it takes) and data (freed by data_free). */
+struct tx_call *tx_call_new(struct config *cfg, int (*apply)(struct tx_call *, struct store_tx *),
+			    void (*answer)(struct tx_call *, struct http_request *), void *data,
+			    void (*data_free)(void *));
 
 /* Replies 503 for a failed commit and counts it. */
 void server_reply_fault(struct server *srv, struct http_request *req);

@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "dueheap.h"
 #include "store.h"
 #include "banned.h"
 
@@ -332,6 +333,20 @@ int store_tx_timer_add(struct store_tx *tx, int64_t incident, const char *kind, 
 	*added = t;
 	added->kind = xstrdup(kind);
 	return STORE_OK;
+}
+
+int store_load_due(struct store *st, int (*op)(struct store_conn *, struct timer_list *),
+		   struct dueheap *heap, size_t *n)
+{
+	struct timer_list l = { 0 };
+	struct store_conn *c = store_read_begin(st);
+	int rc = c ? op(c, &l) : STORE_FAULT;
+	store_read_end(st, c);
+	for (size_t i = 0; rc != STORE_FAULT && i < l.n; i++)
+		dueheap_push(heap, l.v[i].due, l.v[i].id);
+	*n = rc == STORE_FAULT ? 0 : l.n;
+	timer_list_release(&l);
+	return rc == STORE_FAULT ? STORE_FAULT : STORE_OK;
 }
 
 struct store_conn *store_read_begin(struct store *st)

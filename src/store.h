@@ -228,6 +228,12 @@ void store_tx_delivery_due(struct store_tx *tx, int64_t id, int64_t due);
 int store_tx_timer_add(struct store_tx *tx, int64_t incident, const char *kind,
 		       int64_t due);
 
+struct dueheap;
+/* Reads rows of (id, due) through a reader with op (timer_list, notification_pending)
+ * into heap; *n how many.  STORE_OK or STORE_FAULT. */
+int store_load_due(struct store *st, int (*op)(struct store_conn *, struct timer_list *),
+		   struct dueheap *heap, size_t *n);
+
 /* Lends a reader connection (blocking when all are busy) and takes it back. */
 struct store_conn *store_read_begin(struct store *st);
 void store_read_end(struct store *st, struct store_conn *c);
