@@ -239,16 +239,34 @@ def test_400_moves_on_to_the_next_contact_method(paged, http_receiver):
 
 
 def test_private_targets_are_refused_without_the_switch(paged, http_receiver, smtp_receiver):
-    t = paged(rules=["{contact: hook, after: 0m}", "{contact: mail, after: 0m}"],
-              allow_private=False)
+    t = paged(rules=["{contact: hook, after: 0m}", "{contact: mail, after: 0m}",
+                     "{contact: chat, after: 0m}"], allow_private=False)
     trigger(t)
     smtp_receiver.wait(1)        # the server's own SMTP relay is not a user's URL
     wait_for(lambda: any("refused" in e["message"] for e in log_of(t)), what="refusal")
     settle()
-    assert http_receiver.requests("/alice") == []
+    for path in ("/alice", "/slack", "/teams"):
+        assert http_receiver.requests(path) == [], path
+    # each refusal handed on to the next contact method, down to the SMS gateway (the
+    # administrator's own relay, not a user's URL)
+    wait_for(lambda: http_receiver.requests("/gateway"), what="the page by text")
     msg = [e for e in log_of(t) if "refused" in e["message"]][0]["message"]
     assert "refused to connect to private address 127.0.0.1 (notify.allow_private is false)" \
         in msg
+
+
+def test_a_name_that_resolves_to_a_private_address_is_refused_too(make_tocsin, smtp_receiver,
+                                                                   http_receiver):
+    text = config(smtp_receiver, http_receiver, rules=["{contact: hook, after: 0m}"],
+                  allow_private=False)
+    text = text.replace(f"http://127.0.0.1:{http_receiver.port}/alice",
+                        f"http://localhost:{http_receiver.port}/alice")
+    t = make_tocsin(text, env=CLOCK)
+    trigger(t)
+    wait_for(lambda: any("refused" in e["message"] for e in log_of(t)), what="refusal")
+    settle()
+    assert http_receiver.requests("/alice") == []
+    assert [n["status"] for n in notifications(t)][0] == "failed"
 
 
 def test_kill9_with_pages_due_delivers_each_after_restart(paged, http_receiver, smtp_receiver):
@@ -266,6 +284,24 @@ def test_kill9_with_pages_due_delivers_each_after_restart(paged, http_receiver, 
     assert len(keys) == len(set(keys)) == 5, "each once"
     assert sorted(m.message["Message-ID"] for m in smtp_receiver.messages) == sorted(
         {m.message["Message-ID"] for m in smtp_receiver.messages})
+
+
+def test_downtime_across_two_rule_delays_sends_each_once_after_restart(
+        paged, smtp_receiver, http_receiver):
+    t = paged(rules=["{contact: mail, after: 5m}", "{contact: hook, after: 10m}"])
+    trigger(t)
+    t.advance("1m")
+    t.stop()
+    t.env["TOCSIN_TEST_CLOCK_OFFSET"] = "31m"        # down from +1m to +31m
+    started = time.time()
+    t.start()
+    smtp_receiver.wait(1)
+    http_receiver.wait(1, "/alice")
+    assert time.time() - started < 5, "within a cycle of the start"
+    t.advance("30m")
+    settle()
+    assert len(smtp_receiver.messages) == 1 and len(http_receiver.requests("/alice")) == 1
+    assert [n["status"] for n in notifications(t)] == ["sent", "sent"]
 
 
 def test_kill9_between_the_providers_2xx_and_our_commit_sends_twice_at_most(
