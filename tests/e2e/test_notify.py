@@ -408,3 +408,13 @@ escalation_policies:""").replace("  - {{id: bob, role: responder}}\n", """  - {{
     t.advance("1m")
     settle()
     assert len(smtp_receiver.messages) == before + 1, "one notice per shift, across restarts"
+
+
+def test_redirects_are_not_followed(paged, http_receiver):
+    t = paged(rules=["{contact: hook, after: 0m}"])
+    http_receiver.set_mode("/alice", "status:302")
+    trigger(t)
+    http_receiver.wait(1, "/slack")      # a 3xx is an answer: on to the next method
+    settle()
+    assert len(http_receiver.requests("/alice")) == 1
+    assert "HTTP 302" in log_of(t)[0]["message"] and "permanent" in log_of(t)[0]["message"]
