@@ -26,6 +26,7 @@
 #include <ctype.h>
 #include <limits.h>
 #include <math.h>
+#include <regex.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,7 +53,8 @@ struct problem {
 	char *msg;
 };
 
-enum ref_kind { REF_USER, REF_TEAM, REF_SCHEDULE, REF_POLICY, REF_SERVICE, REF_CONTACT };
+enum ref_kind { REF_USER, REF_TEAM, REF_SCHEDULE, REF_POLICY, REF_SERVICE, REF_CONTACT,
+		REF_CHECK };
 
 /* "owner_what 'owner id' names unknown <kind> 'id'", checked after the parse. */
 struct ref {
@@ -1097,6 +1099,67 @@ static void set_beat_key(struct ctx *x, const struct field *f, struct fy_node *v
 		strlist_push(&x->beats, key);
 }
 
+/* An HTTP status 100..599, or a range "200-299"; appended to the check's list. */
+static void add_status(struct ctx *x, const struct field *f, struct fy_node *item, char *s,
+		       void *obj)
+{
+	struct check *ck = obj;
+	char *end = NULL;
+	long lo = strtol(s, &end, 10), hi = lo;
+	if (*end == '-')
+		hi = strtol(end + 1, &end, 10);
+	if (!isdigit((unsigned char)*s) || *end || lo < 100 || hi > 599 || hi < lo)
+		problem(x, item, "bad status '%s' for 'expect_status' (use 200, 200-299 or a "
+				 "list of them)", s);
+	else {
+		ck->expect = xrealloc(ck->expect, (ck->nexpect + 1) * sizeof(*ck->expect));
+		ck->expect[ck->nexpect++] = (struct status_range){ (int)lo, (int)hi };
+	}
+	free(s);
+}
+
+static void set_expect(struct ctx *x, const struct field *f, struct fy_node *val, void *obj)
+{
+	if (fy_node_get_type(val) == FYNT_SEQUENCE) {
+		each_string(x, f, val, obj, add_status);
+		return;
+	}
+	char *s = text_of(x, f, val);
+	if (s)
+		add_status(x, f, val, s, obj);
+}
+
+static void set_regex(struct ctx *x, const struct field *f, struct fy_node *val, void *obj)
+{
+	regex_t re;
+	set_str(x, f, val, obj);
+	const char *s = *SLOT(obj, f, char *);
+	if (s && regcomp(&re, s, REG_EXTENDED | REG_NOSUB) != 0)
+		problem(x, val, "bad regular expression '%s' for '%s'", s, f->key);
+	else if (s)
+		regfree(&re);
+}
+
+static void set_inodes(struct ctx *x, const struct field *f, struct fy_node *val, void *obj)
+{
+	char *s = text_of(x, f, val);
+	if (s && parse_percent(s, SLOT(obj, f, double)) < 0)
+		problem(x, val, "bad value '%s' for '%s' (use a percentage, e.g. 10%%)", s, f->key);
+	free(s);
+}
+
+static void add_check_ref(struct ctx *x, const struct field *f, struct fy_node *item, char *s,
+			  void *obj)
+{
+	add_ref(x, REF_CHECK, item, s);
+	strlist_push_take(SLOT(obj, f, struct strlist), s);
+}
+
+static void set_checks(struct ctx *x, const struct field *f, struct fy_node *val, void *obj)
+{
+	each_string(x, f, val, obj, add_check_ref);
+}
+
 static const struct field check_fields[] = {
 	F(struct check, id, set_id, .required = true),
 	F(struct check, service, set_ref, .iarg = REF_SERVICE, .required = true),
@@ -1105,14 +1168,25 @@ static const struct field check_fields[] = {
 	F(struct check, interval, set_dur, .positive = true),
 	F(struct check, timeout, set_dur, .positive = true),
 	F(struct check, retries, set_count),
+	F(struct check, retry_interval, set_dur, .positive = true),
+	F(struct check, depends_on, set_checks),
 	F(struct check, url, set_str),
 	F(struct check, method, set_str),
-	F(struct check, expect_status, set_status),
+	F(struct check, headers, set_headers),
+	{ .key = "expect_status", .set = set_expect },
 	F(struct check, max_latency, set_dur),
 	F(struct check, body_contains, set_str),
+	F(struct check, body_regex, set_regex),
+	F(struct check, tls_verify, set_bool),
+	F(struct check, cert_expiry, set_count),
 	F(struct check, address, set_addr),
+	F(struct check, send, set_str),
+	{ .key = "expect", .set = set_str, .off = offsetof(struct check, expect_text) },
 	F(struct check, name, set_str),
+	F(struct check, pidfile, set_str),
+	F(struct check, min_count, set_count),
 	F(struct check, path, set_str),
+	F(struct check, min_free_inodes, set_inodes),
 	{ .key = "min_free", .set = set_min_free },
 	F(struct check, key, set_beat_key),
 	F(struct check, expect_every, set_dur, .positive = true),
@@ -1124,7 +1198,7 @@ static const struct map_spec check_map = SPEC("checks", check_fields);
 /* The keys each check type cannot do without, by type. */
 static const char *const check_needs[][2] = {
 	[CHECK_HTTP] = { "url" },	[CHECK_TCP] = { "address" },
-	[CHECK_PROCESS] = { "name" },	[CHECK_DISK] = { "path" },
+	[CHECK_PROCESS] = { NULL },	[CHECK_DISK] = { "path" },
 	[CHECK_HEARTBEAT] = { "key", "expect_every" },
 	[CHECK_COMMAND] = { "command" },
 };
@@ -1135,8 +1209,10 @@ static void check_init(void *obj)
 
 	ck->interval = MS_PER_MIN;
 	ck->timeout = 10 * MS_PER_SEC;
-	ck->expect_status = 200;
+	ck->tls_verify = 1;
+	ck->min_count = 1;
 	ck->min_free_pct = ck->min_free_bytes = -1;
+	ck->min_free_inodes = -1;
 	ck->kind = (enum check_kind)ARRAY_SIZE(check_needs);	/* none until read */
 }
 
@@ -1146,6 +1222,14 @@ static void check_done(struct ctx *x, struct fy_node *map, void *obj, uint64_t s
 
 	if (!ck->method)
 		ck->method = xstrdup("GET");
+	if (!ck->nexpect) {
+		ck->expect = xcalloc(1, sizeof(*ck->expect));
+		ck->expect[ck->nexpect++] = (struct status_range){ 200, 200 };
+	}
+	if (!ck->retry_interval)
+		ck->retry_interval = ck->interval;
+	if (ck->kind == CHECK_PROCESS && !ck->name && !ck->pidfile)
+		problem(x, map, "a process check needs 'name' or 'pidfile'");
 	if ((size_t)ck->kind >= ARRAY_SIZE(check_needs))
 		return;
 	for (size_t i = 0; i < 2 && check_needs[ck->kind][i]; i++)
@@ -1253,6 +1337,7 @@ static const struct ref_kind_info {
 					struct service) },
 	[REF_CONTACT] = { "contact method", IN(struct user, contacts, ncontacts,
 					       struct contact_method) },
+	[REF_CHECK] = { "check", IN(struct config, checks, nchecks, struct check) },
 };
 
 static int ref_exists(const struct config *c, const struct ref *r)
@@ -1462,10 +1547,14 @@ static void service_release(struct service *s)
 static void check_release(struct check *ck)
 {
 	char *strings[] = { ck->id, ck->service, ck->url, ck->method, ck->body_contains,
-			    ck->address, ck->name, ck->path, ck->key, ck->command };
+			    ck->body_regex, ck->address, ck->send, ck->expect_text, ck->name,
+			    ck->pidfile, ck->path, ck->key, ck->command };
 
 	for (size_t i = 0; i < ARRAY_SIZE(strings); i++)
 		free(strings[i]);
+	strlist_release(&ck->headers);
+	strlist_release(&ck->depends_on);
+	free(ck->expect);
 }
 
 static void config_free(struct config *c)

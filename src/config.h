@@ -132,27 +132,45 @@ enum check_kind {
 	CHECK_COMMAND,
 };
 
+/* HTTP statuses a check accepts: lo..hi inclusive. */
+struct status_range {
+	int lo, hi;
+};
+
 struct check {
 	char *id;
 	char *service;
 	enum check_kind kind;
 	int64_t interval;	/* default 1m; heartbeat: unused */
+	int64_t retry_interval;	/* between soft failures; default: interval */
 	int64_t timeout;	/* default 10s */
-	int retries;		/* default 0 */
+	int retries;		/* re-checks before a failure is hard; default 0 */
+	struct strlist depends_on;	/* check ids: no page while one of them is down */
 	char *url;		/* http */
 	char *method;		/* http, default GET */
-	int expect_status;	/* http, default 200 */
+	struct strlist headers;	/* http: "Name: value" */
+	struct status_range *expect;	/* http; default 200 */
+	size_t nexpect;
 	int64_t max_latency;	/* http, 0: none */
 	char *body_contains;	/* http */
+	char *body_regex;	/* http, POSIX extended */
+	int tls_verify;		/* http, default 1 */
+	int cert_expiry;	/* http: WARNING this many days before the certificate ends; 0 */
 	char *address;		/* tcp host:port */
-	char *name;		/* process */
+	char *send;		/* tcp: sent after connecting */
+	char *expect_text;	/* tcp: must be in what comes back */
+	char *name;		/* process: /proc/PID/comm */
+	char *pidfile;		/* process */
+	int min_count;		/* process, default 1 */
 	char *path;		/* disk */
 	double min_free_pct;	/* disk: percent, or -1 */
 	int64_t min_free_bytes;	/* disk: bytes, or -1 */
+	double min_free_inodes;	/* disk: percent, or -1 */
 	char *key;		/* heartbeat */
 	int64_t expect_every;	/* heartbeat */
 	int64_t grace;		/* heartbeat */
 	char *command;		/* command */
+	int shell;		/* command: run through /bin/sh -c */
 };
 
 struct config {

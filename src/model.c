@@ -81,6 +81,20 @@ void notification_release(struct notification *n)
 	memset(n, 0, sizeof(*n));
 }
 
+void check_status_release(struct check_status *c)
+{
+	free(c->id);
+	free(c->output);
+	free(c->history);
+	memset(c, 0, sizeof(*c));
+}
+
+void check_result_release(struct check_result_row *r)
+{
+	free(r->output);
+	memset(r, 0, sizeof(*r));
+}
+
 static void *list_add(void **v, size_t *n, size_t *cap, size_t size)
 {
 	if (*n == *cap) {
@@ -113,6 +127,8 @@ LIST_FUNCS(timer_list, struct timer, timer_release)
 LIST_FUNCS(override_list, struct override, override_release)
 LIST_FUNCS(page_list, struct page, page_release)
 LIST_FUNCS(notification_list, struct notification, notification_release)
+LIST_FUNCS(check_status_list, struct check_status, check_status_release)
+LIST_FUNCS(check_result_list, struct check_result_row, check_result_release)
 
 static const char *const status_names[] = {
 	[INC_TRIGGERED] = "triggered",

@@ -111,6 +111,31 @@ struct notification {
 	char *text;			/* shift and bundle: the message */
 };
 
+/* What a built-in check last found, as the store keeps it (check.c owns it). */
+struct check_status {
+	char *id;
+	int state;			/* 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN */
+	int hard_state;			/* the last hard state */
+	int attempts;			/* consecutive failures */
+	int64_t since;			/* when state last changed */
+	int64_t last_run;
+	int64_t next_run;
+	int64_t latency;		/* ms */
+	char *output;			/* the first line */
+	int flapping;
+	int suppressed;			/* a check it depends on is down */
+	int64_t last_ping;		/* heartbeat */
+	char *history;			/* the last states, oldest first: "0002220" */
+};
+
+/* One result in a check's history. */
+struct check_result_row {
+	int64_t at;
+	int state;
+	int64_t latency;
+	char *output;
+};
+
 /* An on-call override: user replaces whoever the schedule's layers give in
  * [start, end).  Where overrides overlap, the one created last wins (ties: higher id). */
 struct override {
@@ -137,6 +162,8 @@ MODEL_LIST(timer_list, struct timer);
 MODEL_LIST(override_list, struct override);
 MODEL_LIST(page_list, struct page);
 MODEL_LIST(notification_list, struct notification);
+MODEL_LIST(check_status_list, struct check_status);
+MODEL_LIST(check_result_list, struct check_result_row);
 
 void incident_release(struct incident *i);
 void alert_release(struct alert *a);
@@ -146,6 +173,8 @@ void timer_release(struct timer *t);
 void override_release(struct override *o);
 void page_release(struct page *p);
 void notification_release(struct notification *n);
+void check_status_release(struct check_status *c);
+void check_result_release(struct check_result_row *r);
 
 /* Appends a zeroed record and returns it. */
 struct incident *incident_list_add(struct incident_list *l);
@@ -156,6 +185,8 @@ struct timer *timer_list_add(struct timer_list *l);
 struct override *override_list_add(struct override_list *l);
 struct page *page_list_add(struct page_list *l);
 struct notification *notification_list_add(struct notification_list *l);
+struct check_status *check_status_list_add(struct check_status_list *l);
+struct check_result_row *check_result_list_add(struct check_result_list *l);
 void incident_list_release(struct incident_list *l);
 void alert_list_release(struct alert_list *l);
 void log_list_release(struct log_list *l);
@@ -164,6 +195,8 @@ void timer_list_release(struct timer_list *l);
 void override_list_release(struct override_list *l);
 void page_list_release(struct page_list *l);
 void notification_list_release(struct notification_list *l);
+void check_status_list_release(struct check_status_list *l);
+void check_result_list_release(struct check_result_list *l);
 
 const char *incident_status_name(enum incident_status s);
 int incident_status_parse(const char *s, enum incident_status *out);

@@ -144,6 +144,17 @@ struct store_ops {
 	int (*shift_notice_add)(struct store_conn *c, const char *schedule, const char *user,
 				int64_t start);
 
+	/* Every check's stored status. */
+	int (*check_status_list)(struct store_conn *c, struct check_status_list *out);
+	/* Writes one check's status (insert or replace). */
+	int (*check_status_put)(struct store_conn *c, const struct check_status *s);
+	/* Adds a result to a check's history and keeps only its newest keep. */
+	int (*check_result_add)(struct store_conn *c, const char *id,
+				const struct check_result_row *r, int keep);
+	/* A check's newest results, newest first. */
+	int (*check_results)(struct store_conn *c, const char *id, int64_t limit,
+			     struct check_result_list *out);
+
 	int (*override_insert)(struct store_conn *c, struct override *o);	/* sets id */
 	/* Overrides of schedule (NULL: all) that overlap [from, to), oldest first. */
 	int (*override_list)(struct store_conn *c, const char *schedule, int64_t from, int64_t to,

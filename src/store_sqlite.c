@@ -162,6 +162,29 @@ static const char *const migrations[] = {
 	" start_at INTEGER NOT NULL,"
 	" user TEXT NOT NULL,"
 	" PRIMARY KEY (schedule, start_at));",
+	/* 5: built-in checks: their status and a bounded history of results */
+	"CREATE TABLE check_status ("
+	" id TEXT PRIMARY KEY,"
+	" state INTEGER NOT NULL,"
+	" hard_state INTEGER NOT NULL,"
+	" attempts INTEGER NOT NULL,"
+	" since INTEGER NOT NULL,"
+	" last_run INTEGER NOT NULL,"
+	" next_run INTEGER NOT NULL,"
+	" latency INTEGER NOT NULL,"
+	" output TEXT,"
+	" flapping INTEGER NOT NULL,"
+	" suppressed INTEGER NOT NULL,"
+	" last_ping INTEGER NOT NULL,"
+	" history TEXT NOT NULL);"
+	"CREATE TABLE check_results ("
+	" id INTEGER PRIMARY KEY,"
+	" check_id TEXT NOT NULL,"
+	" at INTEGER NOT NULL,"
+	" state INTEGER NOT NULL,"
+	" latency INTEGER NOT NULL,"
+	" output TEXT);"
+	"CREATE INDEX check_results_check ON check_results(check_id, id);",
 };
 
 enum stmt {
@@ -211,6 +234,11 @@ enum stmt {
 	S_SETTING_PUT,
 	S_ACT_USE,
 	S_SHIFT_NOTICE,
+	S_CHECK_STATUS_LIST,
+	S_CHECK_STATUS_PUT,
+	S_CHECK_RESULT_ADD,
+	S_CHECK_RESULT_TRIM,
+	S_CHECK_RESULTS,
 	S_MAINT_SET,
 	S_MAINT_ACTIVE,
 	S_MAINT_HORIZON,
@@ -308,6 +336,19 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_ACT_USE] = "INSERT OR IGNORE INTO act_uses (token, user, used_at) VALUES (?1,?2,?3)",
 	[S_SHIFT_NOTICE] = "INSERT OR IGNORE INTO shift_notices (schedule, start_at, user)"
 			   " VALUES (?1,?2,?3)",
+	[S_CHECK_STATUS_LIST] = "SELECT id, state, hard_state, attempts, since, last_run, next_run,"
+				" latency, output, flapping, suppressed, last_ping, history"
+				" FROM check_status ORDER BY id",
+	[S_CHECK_STATUS_PUT] = "INSERT OR REPLACE INTO check_status (id, state, hard_state, attempts,"
+			       " since, last_run, next_run, latency, output, flapping, suppressed,"
+			       " last_ping, history) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)",
+	[S_CHECK_RESULT_ADD] = "INSERT INTO check_results (check_id, at, state, latency, output)"
+			       " VALUES (?1,?2,?3,?4,?5)",
+	[S_CHECK_RESULT_TRIM] = "DELETE FROM check_results WHERE check_id = ?1 AND id <= ("
+				"SELECT id FROM check_results WHERE check_id = ?1"
+				" ORDER BY id DESC LIMIT 1 OFFSET ?2)",
+	[S_CHECK_RESULTS] = "SELECT at, state, latency, output FROM check_results"
+			    " WHERE check_id = ?1 ORDER BY id DESC LIMIT ?2",
 	[S_PAGE_LIST] = "SELECT id, incident, user, level, loop, reason, created_at, status"
 			" FROM pages WHERE incident = ?1 ORDER BY id",
 	[S_MAINT_SET] = "INSERT INTO maintenance (service, start_at, end_at, actor) VALUES (?1,?2,?3,?4)",
@@ -1176,6 +1217,90 @@ static int sq_shift_notice_add(struct store_conn *c, const char *schedule, const
 	return insert_once(c, st, "shift_notice_add");
 }
 
+static int sq_check_status_list(struct store_conn *c, struct check_status_list *out)
+{
+	sqlite3_stmt *st = prep(c, S_CHECK_STATUS_LIST);
+	int rc;
+	if (!st)
+		return STORE_FAULT;
+	while ((rc = step_row(c, st, "check_status_list")) == STORE_FOUND) {
+		struct check_status *s = check_status_list_add(out);
+		s->id = col_text(st, 0);
+		s->state = sqlite3_column_int(st, 1);
+		s->hard_state = sqlite3_column_int(st, 2);
+		s->attempts = sqlite3_column_int(st, 3);
+		s->since = sqlite3_column_int64(st, 4);
+		s->last_run = sqlite3_column_int64(st, 5);
+		s->next_run = sqlite3_column_int64(st, 6);
+		s->latency = sqlite3_column_int64(st, 7);
+		s->output = col_text(st, 8);
+		s->flapping = sqlite3_column_int(st, 9);
+		s->suppressed = sqlite3_column_int(st, 10);
+		s->last_ping = sqlite3_column_int64(st, 11);
+		s->history = col_text(st, 12);
+	}
+	return rc;
+}
+
+static int sq_check_status_put(struct store_conn *c, const struct check_status *s)
+{
+	sqlite3_stmt *st = prep(c, S_CHECK_STATUS_PUT);
+	if (!st)
+		return STORE_FAULT;
+	bind_text(st, 1, s->id);
+	sqlite3_bind_int(st, 2, s->state);
+	sqlite3_bind_int(st, 3, s->hard_state);
+	sqlite3_bind_int(st, 4, s->attempts);
+	sqlite3_bind_int64(st, 5, s->since);
+	sqlite3_bind_int64(st, 6, s->last_run);
+	sqlite3_bind_int64(st, 7, s->next_run);
+	sqlite3_bind_int64(st, 8, s->latency);
+	bind_text(st, 9, s->output);
+	sqlite3_bind_int(st, 10, s->flapping);
+	sqlite3_bind_int(st, 11, s->suppressed);
+	sqlite3_bind_int64(st, 12, s->last_ping);
+	bind_text(st, 13, s->history ? s->history : "");
+	return finish(c, st, "check_status_put");
+}
+
+static int sq_check_result_add(struct store_conn *c, const char *id,
+			       const struct check_result_row *r, int keep)
+{
+	sqlite3_stmt *st = prep(c, S_CHECK_RESULT_ADD), *trim = prep(c, S_CHECK_RESULT_TRIM);
+	if (!st || !trim)
+		return STORE_FAULT;
+	bind_text(st, 1, id);
+	sqlite3_bind_int64(st, 2, r->at);
+	sqlite3_bind_int(st, 3, r->state);
+	sqlite3_bind_int64(st, 4, r->latency);
+	bind_text(st, 5, r->output);
+	int rc = finish(c, st, "check_result_add");
+	if (rc != STORE_OK)
+		return rc;
+	bind_text(trim, 1, id);
+	sqlite3_bind_int(trim, 2, keep);
+	return finish(c, trim, "check_result_trim");
+}
+
+static int sq_check_results(struct store_conn *c, const char *id, int64_t limit,
+			    struct check_result_list *out)
+{
+	sqlite3_stmt *st = prep(c, S_CHECK_RESULTS);
+	int rc;
+	if (!st)
+		return STORE_FAULT;
+	bind_text(st, 1, id);
+	sqlite3_bind_int64(st, 2, limit);
+	while ((rc = step_row(c, st, "check_results")) == STORE_FOUND) {
+		struct check_result_row *r = check_result_list_add(out);
+		r->at = sqlite3_column_int64(st, 0);
+		r->state = sqlite3_column_int(st, 1);
+		r->latency = sqlite3_column_int64(st, 2);
+		r->output = col_text(st, 3);
+	}
+	return rc;
+}
+
 static int sq_maintenance_set(struct store_conn *c, const char *service, int64_t start,
 			      int64_t end, const char *actor)
 {
@@ -1324,6 +1449,10 @@ const struct store_ops store_sqlite_ops = {
 	.setting_put = sq_setting_put,
 	.act_use = sq_act_use,
 	.shift_notice_add = sq_shift_notice_add,
+	.check_status_list = sq_check_status_list,
+	.check_status_put = sq_check_status_put,
+	.check_result_add = sq_check_result_add,
+	.check_results = sq_check_results,
 	.override_insert = sq_override_insert,
 	.override_list = sq_override_list,
 	.override_delete = sq_override_delete,
