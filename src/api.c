@@ -11,6 +11,7 @@
 
 #include "api.h"
 #include "auth.h"
+#include "check.h"
 #include "clock.h"
 #include "engine.h"
 #include "escalate.h"
@@ -708,6 +709,7 @@ void api_test_clock(struct server *srv, struct http_request *req, const struct r
 	}
 	engine_wake(srv->engine);
 	notify_wake(srv->notify);
+	checker_wake(srv->checker);
 	iso_format_utc(clock_now_ms(), iso);
 	reply_json(req, 200, json_pack("{s:s, s:I}", "now", iso, "offset_ms",
 				       (json_int_t)clock_offset()));

@@ -153,6 +153,7 @@ static int cmd_shifts(const struct cli_args *a);
 static int cmd_override(const struct cli_args *a);
 static int cmd_override_remove(const struct cli_args *a);
 static int cmd_overrides(const struct cli_args *a);
+static int cmd_checks(const struct cli_args *a);
 static int cmd_help(const struct cli_args *a);
 static int cmd_version(const struct cli_args *a);
 
@@ -213,6 +214,8 @@ static const struct cli_command commands[] = {
 	{ .name = "overrides", .run = cmd_overrides, .opts = json_opts, .min_pos = 1,
 	  .max_pos = 1, .usage = "overrides SCHEDULE [--json]",
 	  .help = "a schedule's current and future overrides" },
+	{ .name = "checks", .run = cmd_checks, .opts = json_opts, .usage = "checks [--json]",
+	  .help = "the built-in checks: state, since when, latency, next run, output" },
 	{ .name = "help", .run = cmd_help, .max_pos = -1, .usage = "help [COMMAND]",
 	  .help = "this list, or one command's usage" },
 	{ .name = "version", .run = cmd_version, .usage = "version",
@@ -1197,6 +1200,24 @@ static int cmd_overrides(const struct cli_args *a)
 			      ARRAY_SIZE(override_columns), "no overrides");
 	free(path);
 	return rc;
+}
+
+/* ------------------------------------------------------------------ checks */
+
+static const struct column check_columns[] = {
+	{ .header = "CHECK", .key = "id" },
+	{ .header = "TYPE", .key = "type" },
+	{ .header = "STATE", .key = "state" },
+	{ .header = "SINCE", .key = "since", .kind = CELL_TIME },
+	{ .header = "LATENCY", .key = "latency_ms", .right = 1 },
+	{ .header = "NEXT", .key = "next_run", .kind = CELL_TIME },
+	{ .header = "OUTPUT", .key = "output" },
+};
+
+static int cmd_checks(const struct cli_args *a)
+{
+	return list_command(a, "/api/checks", "checks", check_columns, ARRAY_SIZE(check_columns),
+			    "no checks");
 }
 
 /* ------------------------------------------------------------------ help, version, dispatch */

@@ -45,6 +45,7 @@ static const struct metric counters[] = {
 	  "Configuration reloads on SIGHUP.", C(reloads) },
 	{ "tocsin_config_reloads_total", "{result=\"refused\"}", "counter", NULL,
 	  C(reload_failures) },
+	{ "tocsin_checks_run_total", "", "counter", "Check runs completed.", C(checks_run) },
 	{ "tocsin_notifications_total", "{outcome=\"sent\"}", "counter",
 	  "Delivery attempts to people's contact methods, by outcome.", C(notify_sent) },
 	{ "tocsin_notifications_total", "{outcome=\"retried\"}", "counter", NULL,
@@ -62,22 +63,30 @@ static void family(struct buf *b, const char *name, const char *type, const char
 	buf_addf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-/* Timers fired, as a histogram of how late: cumulative buckets as the format wants. */
+/* A histogram of lateness: cumulative buckets as the format wants. */
+static void histogram(struct buf *b, const char *name, const char *help, const uint64_t *buckets,
+		      const uint64_t *sum_ms, const uint64_t *count)
+{
+	family(b, name, "histogram", help);
+	for (size_t i = 0; i < LATENESS_BUCKETS; i++)
+		buf_addf(b, "%s_bucket{le=\"%g\"} %llu\n", name, (double)LATENESS_BOUNDS_MS[i] / 1000,
+			 (unsigned long long)__atomic_load_n(&buckets[i], __ATOMIC_RELAXED));
+	uint64_t n = __atomic_load_n(count, __ATOMIC_RELAXED);
+	buf_addf(b, "%s_bucket{le=\"+Inf\"} %llu\n", name, (unsigned long long)n);
+	buf_addf(b, "%s_sum %.3f\n", name,
+		 (double)__atomic_load_n(sum_ms, __ATOMIC_RELAXED) / 1000);
+	buf_addf(b, "%s_count %llu\n", name, (unsigned long long)n);
+}
+
 static void lateness(struct buf *b, const struct server_counters *c)
 {
-	family(b, "tocsin_timer_lateness_seconds", "histogram",
-	       "How late timers (escalations, ack timeouts, auto-resolves) took effect: "
-	       "committed minus deadline.");
-	for (size_t i = 0; i < LATENESS_BUCKETS; i++)
-		buf_addf(b, "tocsin_timer_lateness_seconds_bucket{le=\"%g\"} %llu\n",
-			 (double)LATENESS_BOUNDS_MS[i] / 1000,
-			 (unsigned long long)__atomic_load_n(&c->lateness[i], __ATOMIC_RELAXED));
-	uint64_t n = __atomic_load_n(&c->timers_fired, __ATOMIC_RELAXED);
-	buf_addf(b, "tocsin_timer_lateness_seconds_bucket{le=\"+Inf\"} %llu\n",
-		 (unsigned long long)n);
-	buf_addf(b, "tocsin_timer_lateness_seconds_sum %.3f\n",
-		 (double)__atomic_load_n(&c->lateness_ms_sum, __ATOMIC_RELAXED) / 1000);
-	buf_addf(b, "tocsin_timer_lateness_seconds_count %llu\n", (unsigned long long)n);
+	histogram(b, "tocsin_timer_lateness_seconds",
+		  "How late timers (escalations, ack timeouts, auto-resolves) took effect: "
+		  "committed minus deadline.",
+		  c->lateness, &c->lateness_ms_sum, &c->timers_fired);
+	histogram(b, "tocsin_check_lateness_seconds",
+		  "How late checks started: started minus when they were due.", c->check_lateness,
+		  &c->check_lateness_ms_sum, &c->checks_started);
 }
 
 void metrics_get(struct server *srv, struct http_request *req, const struct route_ctx *ctx)

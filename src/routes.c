@@ -13,6 +13,7 @@
 #include "act.h"
 #include "api.h"
 #include "auth.h"
+#include "check.h"
 #include "ingest.h"
 #include "metrics.h"
 #include "oncall.h"
@@ -57,6 +58,11 @@ static const struct route routes[] = {
 	{ "POST", "/api/services/{id}/maintenance", api_maintenance, AUTH_RESPONDER,
 	  "start a maintenance window", 0 },
 	{ "GET", "/api/changes", api_changes, AUTH_OBSERVER, "change events", 0 },
+	{ "POST", "/heartbeat/{key}", checks_heartbeat, AUTH_NONE,
+	  "a heartbeat check's job checked in (the key is the credential)", 0 },
+	{ "GET", "/api/checks", api_checks, AUTH_OBSERVER, "every check's state", 0 },
+	{ "GET", "/api/checks/{id}", api_check, AUTH_OBSERVER,
+	  "one check with its recent results", 0 },
 	{ "GET", "/api/oncall", oncall_get, AUTH_OBSERVER, "who is on call", 0 },
 	{ "GET", "/calendar/users/{file}", oncall_calendar_user, AUTH_OBSERVER,
 	  "one user's shifts as iCalendar (USER.ics?token=T)", .query_token = 1 },

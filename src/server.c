@@ -20,6 +20,7 @@
 
 #include "act.h"
 #include "auth.h"
+#include "check.h"
 #include "clock.h"
 #include "engine.h"
 #include "fault.h"
@@ -40,13 +41,27 @@ struct config *server_config(struct server *srv)
 const int64_t LATENESS_BOUNDS_MS[LATENESS_BUCKETS] = { 10, 50, 100, 250, 500, 1000, 2500,
 							5000, 10000 };
 
-void server_count_lateness(struct server *srv, int64_t late_ms)
+static void count_late(uint64_t *buckets, uint64_t *sum, uint64_t *count, int64_t late_ms)
 {
+	if (late_ms < 0)
+		late_ms = 0;
 	for (size_t i = 0; i < LATENESS_BUCKETS; i++)
 		if (late_ms <= LATENESS_BOUNDS_MS[i])
-			__atomic_add_fetch(&srv->counters.lateness[i], 1, __ATOMIC_RELAXED);
-	__atomic_add_fetch(&srv->counters.lateness_ms_sum, (uint64_t)late_ms, __ATOMIC_RELAXED);
-	COUNT(srv, timers_fired);
+			__atomic_add_fetch(&buckets[i], 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(sum, (uint64_t)late_ms, __ATOMIC_RELAXED);
+	__atomic_add_fetch(count, 1, __ATOMIC_RELAXED);
+}
+
+void server_count_lateness(struct server *srv, int64_t late_ms)
+{
+	count_late(srv->counters.lateness, &srv->counters.lateness_ms_sum,
+		   &srv->counters.timers_fired, late_ms);
+}
+
+void server_count_check_lateness(struct server *srv, int64_t late_ms)
+{
+	count_late(srv->counters.check_lateness, &srv->counters.check_lateness_ms_sum,
+		   &srv->counters.checks_started, late_ms);
 }
 
 void server_reply_fault(struct server *srv, struct http_request *req)
@@ -151,7 +166,7 @@ static int start(struct server *srv, const char *path)
 		goto fail;
 	/* deliveries first: overdue escalations fire as soon as the engine starts */
 	if (act_init(srv, &err) < 0 || !(srv->notify = notify_start(srv, &err)) ||
-	    !(srv->engine = engine_start(srv, &err)))
+	    !(srv->engine = engine_start(srv, &err)) || !(srv->checker = checker_start(srv, &err)))
 		goto fail;
 	srv->http = http_start(srv->cfg->listen, http_threads(), routes_dispatch, srv, &err);
 	if (!srv->http)
@@ -169,6 +184,7 @@ fail:
 static void stop(struct server *srv)
 {
 	http_stop(srv->http, 10000);
+	checker_stop(srv->checker);
 	engine_stop(srv->engine);
 	notify_stop(srv->notify);
 	store_free(srv->store);

@@ -23,6 +23,7 @@
 
 struct engine;
 struct notify;
+struct checker;
 struct ratelimit;
 
 #define LATENESS_BUCKETS 9
@@ -47,6 +48,11 @@ struct server_counters {
 	uint64_t notify_failed;
 	uint64_t notify_cancelled;
 	uint64_t notify_bundled;
+	/* checks run, by lateness (started minus due) */
+	uint64_t checks_run;
+	uint64_t check_lateness[LATENESS_BUCKETS];
+	uint64_t check_lateness_ms_sum;
+	uint64_t checks_started;
 };
 
 struct server {
@@ -59,6 +65,7 @@ struct server {
 	struct server_counters counters;	/* updated with __atomic builtins */
 	int64_t started_at;
 	struct notify *notify;
+	struct checker *checker;
 	unsigned char act_key[32];	/* signs action links (act.c); set at start */
 };
 
@@ -67,6 +74,8 @@ struct config *server_config(struct server *srv);
 #define COUNT(srv, field) __atomic_add_fetch(&(srv)->counters.field, 1, __ATOMIC_RELAXED)
 /* Counts a fired timer that was late_ms late. */
 void server_count_lateness(struct server *srv, int64_t late_ms);
+/* Counts a check started late_ms after it was due. */
+void server_count_check_lateness(struct server *srv, int64_t late_ms);
 
 /* `tocsin serve`: runs until SIGTERM/SIGINT; returns the exit status. */
 int server_serve(const char *config_path);

@@ -148,6 +148,9 @@ struct store_ops {
 	int (*check_status_list)(struct store_conn *c, struct check_status_list *out);
 	/* Writes one check's status (insert or replace). */
 	int (*check_status_put)(struct store_conn *c, const struct check_status *s);
+	/* Records a heartbeat ping: last_ping of an existing status, or the status s
+	 * when the check has none yet. */
+	int (*check_ping)(struct store_conn *c, const struct check_status *s);
 	/* Adds a result to a check's history and keeps only its newest keep. */
 	int (*check_result_add)(struct store_conn *c, const char *id,
 				const struct check_result_row *r, int keep);

@@ -236,6 +236,7 @@ enum stmt {
 	S_SHIFT_NOTICE,
 	S_CHECK_STATUS_LIST,
 	S_CHECK_STATUS_PUT,
+	S_CHECK_PING,
 	S_CHECK_RESULT_ADD,
 	S_CHECK_RESULT_TRIM,
 	S_CHECK_RESULTS,
@@ -342,6 +343,7 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_CHECK_STATUS_PUT] = "INSERT OR REPLACE INTO check_status (id, state, hard_state, attempts,"
 			       " since, last_run, next_run, latency, output, flapping, suppressed,"
 			       " last_ping, history) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)",
+	[S_CHECK_PING] = "UPDATE check_status SET last_ping = ?2 WHERE id = ?1",
 	[S_CHECK_RESULT_ADD] = "INSERT INTO check_results (check_id, at, state, latency, output)"
 			       " VALUES (?1,?2,?3,?4,?5)",
 	[S_CHECK_RESULT_TRIM] = "DELETE FROM check_results WHERE check_id = ?1 AND id <= ("
@@ -1263,6 +1265,19 @@ static int sq_check_status_put(struct store_conn *c, const struct check_status *
 	return finish(c, st, "check_status_put");
 }
 
+static int sq_check_ping(struct store_conn *c, const struct check_status *s)
+{
+	sqlite3_stmt *st = prep(c, S_CHECK_PING);
+	if (!st)
+		return STORE_FAULT;
+	bind_text(st, 1, s->id);
+	sqlite3_bind_int64(st, 2, s->last_ping);
+	int rc = finish(c, st, "check_ping");
+	if (rc == STORE_OK && !sqlite3_changes(c->db))
+		rc = sq_check_status_put(c, s);
+	return rc;
+}
+
 static int sq_check_result_add(struct store_conn *c, const char *id,
 			       const struct check_result_row *r, int keep)
 {
@@ -1451,6 +1466,7 @@ const struct store_ops store_sqlite_ops = {
 	.shift_notice_add = sq_shift_notice_add,
 	.check_status_list = sq_check_status_list,
 	.check_status_put = sq_check_status_put,
+	.check_ping = sq_check_ping,
 	.check_result_add = sq_check_result_add,
 	.check_results = sq_check_results,
 	.override_insert = sq_override_insert,
