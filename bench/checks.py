@@ -27,7 +27,7 @@ then is measured over a window of D seconds (default 120).
   histogram tocsin_check_lateness_seconds over the window (bucket deltas); the p99 is
   the upper bound of the first bucket whose cumulative count reaches 99% of the count,
   printed as "p99 <= X s".  For Nagios, the check_latency of each service in
-  status.dat (the latency of its last check, written every 5 s) at the end of the
+  status.dat (the latency of its last check; Nagios rewrites the file every 10 s) at the end of the
   window; the p99 over the services.
 
 tocsin runs `TOCSIN serve -c CONFIG` with one service and the N checks (h1..hN).
@@ -316,7 +316,7 @@ lock_file={d}/nagios.lock
 temp_file={d}/nagios.tmp
 temp_path={d}/tmp
 status_file={d}/status.dat
-status_update_interval=5
+status_update_interval=10
 command_file={d}/nagios.cmd
 check_external_commands=0
 query_socket={d}/nagios.qh
@@ -543,4 +543,8 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        print("checks: interrupted", file=sys.stderr)
+        sys.exit(130)

@@ -7,7 +7,8 @@
  * its id modulo its interval, so a restart spreads the checks over their interval
  * instead of firing them together.  After a run the next is due interval later
  * (retry_interval while failing softly), counted from when it was due, so a slow run
- * does not drift the schedule.  Up to CHECKS_RUNNING_MAX run at once; HTTP ones are
+ * does not drift the schedule; a check that fell a whole step behind (downtime, a
+ * run longer than its interval) runs once and then a step later, never in a burst.  Up to CHECKS_RUNNING_MAX run at once; HTTP ones are
  * transfers on one curl multi handle, TCP and command ones a descriptor polled with
  * curl's (curl_multi_poll's extra fds), each with a deadline of its timeout.
  *
@@ -77,15 +78,22 @@ struct checker {
 
 double check_flap_percent(const char *history)
 {
-	size_t n = strlen(history);
+	/* a history shorter than the window counts as if its first state had held
+	 * before it, as Nagios fills its state history at start */
+	char h[HISTORY_MAX];
+	size_t n = strlen(history), pad = n < HISTORY_MAX ? HISTORY_MAX - n : 0;
+	if (!n)
+		return 0;
+	for (size_t i = 0; i < HISTORY_MAX; i++)
+		h[i] = i < pad ? history[0] : history[n - HISTORY_MAX + i];
 	double changed = 0, total = 0;
-	for (size_t i = 1; i < n; i++) {
-		double w = n > 2 ? 0.8 + 0.4 * (double)(i - 1) / (double)(n - 2) : 1.0;
+	for (size_t i = 1; i < HISTORY_MAX; i++) {
+		double w = 0.8 + 0.4 * (double)(i - 1) / (double)(HISTORY_MAX - 2);
 		total += w;
-		if (history[i] != history[i - 1])
+		if (h[i] != h[i - 1])
 			changed += w;
 	}
-	return total > 0 ? 100.0 * changed / total : 0;
+	return 100.0 * changed / total;
 }
 
 static void history_push(struct check_status *st, int state)
@@ -243,7 +251,7 @@ static int parent_down(const struct checker *ck, const struct check *c)
 static char *flap_update(struct check_status *st)
 {
 	double pct = check_flap_percent(st->history);
-	if (!st->flapping && strlen(st->history) >= 3 && pct >= FLAP_HIGH) {
+	if (!st->flapping && pct >= FLAP_HIGH) {
 		st->flapping = 1;
 		return xasprintf("check %s is flapping (%.0f%% state change over its last %zu "
 				 "results): it neither pages nor resolves until it settles",
@@ -301,10 +309,10 @@ static void finish_run(struct checker *ck, struct slot *s)
 	pthread_mutex_lock(&ck->lock);
 	enum page_action page = transition(ck, s, r, &note);
 	int soft = s->st.state != CHK_OK && s->st.attempts <= c->retries;
-	int64_t next = s->due + (soft ? c->retry_interval : c->interval);
-	int64_t now = clock_now_ms();
-	if (next <= now)	/* a run longer than the interval: the next starts now */
-		next = now;
+	int64_t step = soft ? c->retry_interval : c->interval;
+	int64_t next = s->due + step, now = clock_now_ms();
+	if (next <= now)	/* far behind (a long run, downtime): no burst, one step on */
+		next = now + step;
 	if (c->kind == CHECK_HEARTBEAT)	/* due when the wait runs out, checked again then */
 		next = (s->st.last_ping ? s->st.last_ping : s->st.since) + c->expect_every + c->grace + 1;
 	if (c->kind == CHECK_HEARTBEAT && next <= now)
@@ -482,6 +490,18 @@ static void free_slots(struct checker *ck)
 	dueheap_release(&ck->heap);
 }
 
+/* Checks the store has no status for yet get one now: PENDING, with their first run. */
+static void seed(struct checker *ck, const struct check_status_list *stored)
+{
+	for (size_t i = 0; i < ck->nslots; i++) {
+		int known = 0;
+		for (size_t k = 0; k < stored->n && !known; k++)
+			known = !strcmp(stored->v[k].id, ck->slots[i].id);
+		if (!known)
+			submit_result(ck, &ck->slots[i], NULL, PAGE_NONE, NULL);
+	}
+}
+
 /* A reload: new slots for the new checks, keeping what is known of the same ids.
  * Waits for runs in flight to finish first (they hold the old config's checks). */
 static void follow_config(struct checker *ck)
@@ -503,6 +523,7 @@ static void follow_config(struct checker *ck)
 	ck->cfg = cfg;
 	make_slots(ck, &keep, clock_now_ms());
 	pthread_mutex_unlock(&ck->lock);
+	seed(ck, &keep);
 	check_status_list_release(&keep);
 	log_info("checks: %zu check(s) after the reload", ck->nslots);
 }
@@ -559,6 +580,7 @@ struct checker *checker_start(struct server *srv, char **err)
 	ck->multi = curl_multi_init();
 	pthread_mutex_init(&ck->lock, NULL);
 	make_slots(ck, &stored, ck->started_at);
+	seed(ck, &stored);
 	check_status_list_release(&stored);
 	if (ck->nslots)
 		log_info("checks: %zu check(s) scheduled", ck->nslots);

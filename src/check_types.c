@@ -454,8 +454,12 @@ static void plugin_output(struct check_run *r)
 		text--;
 	buf_reset(&r->output);
 	buf_add(&r->output, out, text);
-	if (bar)
-		buf_add(&r->perfdata, bar + 1 + strspn(bar + 1, " "), first - (size_t)(bar - out) - 1);
+	if (bar) {
+		const char *perf = bar + 1 + strspn(bar + 1, " "), *end = out + first;
+		while (end > perf && (end[-1] == ' ' || end[-1] == '\r'))
+			end--;
+		buf_add(&r->perfdata, perf, end > perf ? (size_t)(end - perf) : 0);
+	}
 	const char *rest = out[first] ? out + first + 1 : out + first;
 	const char *more = strchr(rest, '|');
 	buf_add(&r->long_output, rest, more ? (size_t)(more - rest) : strlen(rest));

@@ -1187,6 +1187,7 @@ static const struct field check_fields[] = {
 	F(struct check, min_count, set_count),
 	F(struct check, path, set_str),
 	F(struct check, min_free_inodes, set_inodes),
+	F(struct check, shell, set_bool),
 	{ .key = "min_free", .set = set_min_free },
 	F(struct check, key, set_beat_key),
 	F(struct check, expect_every, set_dur, .positive = true),

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from receivers import http_receiver, smtp_receiver  # noqa: F401  (fixtures)
+from receivers import dummy_daemon, http_receiver, smtp_receiver, tcp_listener  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = os.environ.get("TOCSIN_BIN", str(ROOT / "tocsin"))

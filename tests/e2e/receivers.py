@@ -30,6 +30,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import weakref
 from contextlib import ExitStack
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -629,6 +630,12 @@ DUMMY_SECONDS = 3600  # how long a dummy daemon lives if nothing stops it
 COMM_LEN = 15  # the longest process name the kernel keeps in /proc/PID/comm
 
 
+def _kill(process):
+    if process.poll() is None:
+        process.kill()
+    process.wait()
+
+
 class DummyDaemon:
     """A real long-running process whose kernel process name is name.
 
@@ -642,7 +649,9 @@ class DummyDaemon:
     runs a new process, with a new pid. Both do nothing when there is nothing
     to do. A test that kills the process itself should call stop() afterwards,
     or read running, so that it is reaped and leaves no zombie in /proc.
-    Leaving the with block stops the process and removes the directory.
+    Leaving the with block stops the process and removes the directory; a
+    process that is never stopped is killed when the object is collected or
+    Python exits.
     """
 
     def __init__(self, name):
@@ -672,6 +681,9 @@ class DummyDaemon:
         self._process = subprocess.Popen(
             [self.path, str(DUMMY_SECONDS)], stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # Killed when stopped, and at the latest when this object is
+        # collected or the interpreter exits.
+        self._kill = weakref.finalize(self, _kill, self._process)
         self.pid = self._process.pid
         # Popen can return before the kernel has given the new program its
         # name, so wait until /proc shows it.
@@ -695,9 +707,7 @@ class DummyDaemon:
     def stop(self):
         """Kill the process, wait until it is gone and remove the pidfile."""
         if self._process is not None:
-            if self._process.poll() is None:
-                self._process.kill()
-            self._process.wait()
+            self._kill()
             self._process = None
         try:
             os.unlink(self.pidfile)

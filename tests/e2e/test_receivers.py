@@ -487,14 +487,14 @@ def test_dummy_daemon_has_the_name_and_a_pidfile(dummy_daemon):
     daemon = dummy_daemon("tocsin-probe-15")
     assert daemon.running
     assert comm(daemon.pid) == "tocsin-probe-15"
-    assert pids_called("tocsin-probe-15") == [daemon.pid]
+    assert daemon.pid in pids_called("tocsin-probe-15")
     assert Path(daemon.pidfile).read_text() == f"{daemon.pid}\n"
     first = daemon.pid
     daemon.stop()
     assert not daemon.running
     assert not os.path.exists(f"/proc/{first}")
     assert not os.path.exists(daemon.pidfile)
-    assert pids_called("tocsin-probe-15") == []
+    assert first not in pids_called("tocsin-probe-15")
     daemon.stop()
     daemon.start()
     assert daemon.running and daemon.pid != first
