@@ -19,6 +19,9 @@ then is measured over a window of D seconds (default 120).
   parent's cutime/cstime, so for Nagios this covers the main process, its worker
   processes and every check_http they forked (the workers reap their children at
   once).  For tocsin, which forks nothing, it is utime + stime of the process.
+  (getrusage(RUSAGE_CHILDREN) after Nagios has stopped would not do: it covers the
+  warm-up too, and Nagios exits without reaping its workers, so their CPU and that of
+  every check_http is lost to it.)
 - Checks done in the window: for tocsin, the delta of its counter
   tocsin_checks_run_total on /metrics (the server's request count is shown beside
   it); for Nagios, the delta of the server's request count.  CPU per 1,000 checks =
@@ -27,8 +30,8 @@ then is measured over a window of D seconds (default 120).
   histogram tocsin_check_lateness_seconds over the window (bucket deltas); the p99 is
   the upper bound of the first bucket whose cumulative count reaches 99% of the count,
   printed as "p99 <= X s".  For Nagios, the check_latency of each service in
-  status.dat (the latency of its last check; Nagios rewrites the file every 10 s) at the end of the
-  window; the p99 over the services.
+  status.dat at the end of the window (the latency of the service's last check;
+  Nagios rewrites the file every 10 s); the p99 over the services.
 
 tocsin runs `TOCSIN serve -c CONFIG` with one service and the N checks (h1..hN).
 Nagios runs in the foreground (`nagios4 nagios.cfg`) with a complete configuration of
@@ -50,6 +53,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -116,9 +120,12 @@ class Children:
     def __init__(self):
         self.procs = []
 
-    def start(self, argv, out, stderr=subprocess.STDOUT, **kw):
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=stderr,
-                                start_new_session=True, **kw)
+    def start(self, argv, log, stdout=None, **kw):
+        """Starts argv with its output (or only its stderr, given stdout) in file log."""
+        with open(log, "w") as out:
+            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+                                    stdout=out if stdout is None else stdout, stderr=out,
+                                    start_new_session=True, **kw)
         self.procs.append(proc)
         return proc
 
@@ -151,25 +158,23 @@ def stat_fields(pid):
 def tree_cpu(root):
     """CPU seconds of root and all its live descendants: utime + stime + cutime +
     cstime of each."""
-    parent = {}
+    stats = {}
     for name in os.listdir("/proc"):
         if name.isdigit():
             try:
-                parent[int(name)] = int(stat_fields(name)[1])
-            except (OSError, IndexError, ValueError):
+                stats[int(name)] = stat_fields(name)
+            except OSError:
                 pass                      # gone meanwhile
-    tree, todo = set(), [root]
+    children = {}
+    for pid, f in stats.items():
+        children.setdefault(int(f[1]), []).append(pid)
+    ticks, todo = 0, [root]
     while todo:
         pid = todo.pop()
-        tree.add(pid)
-        todo.extend(p for p, pp in parent.items() if pp == pid and p not in tree)
-    ticks = 0
-    for pid in tree:
-        try:
-            f = stat_fields(pid)
+        if pid in stats:
+            f = stats[pid]
             ticks += int(f[11]) + int(f[12]) + int(f[13]) + int(f[14])
-        except (OSError, IndexError, ValueError):
-            pass
+        todo.extend(children.get(pid, []))
     return ticks / CLK_TCK
 
 
@@ -203,8 +208,8 @@ class Target:
 
     def __init__(self, children, work):
         log = os.path.join(work, "httpd.log")
-        self.proc = children.start(["/usr/bin/python3", "-c", HTTP_SERVER],
-                                   subprocess.PIPE, stderr=open(log, "w"), text=True)
+        self.proc = children.start(["/usr/bin/python3", "-c", HTTP_SERVER], log,
+                                   stdout=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline()
         if not line.strip().isdigit():
             raise BenchError(f"HTTP server did not start: {tail(log)}")
@@ -230,7 +235,6 @@ def tocsin_config(port, work, http_port, n):
 
 
 def free_port():
-    import socket
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -258,14 +262,12 @@ def tocsin_sample(port):
 def lateness_p99(before, after):
     """Upper bound (seconds) of the first lateness bucket whose cumulative count over
     the window reaches 99% of the window's count; None without the histogram."""
-    name = "tocsin_check_lateness_seconds_bucket"
-    buckets = sorted(((float(le), after[k] - before.get(k, 0))
-                      for k in after if k[0] == name for le in [k[1]]))
-    if not buckets:
-        return None
-    total = buckets[-1][1]
+    buckets = sorted((float(le), count - before.get((name, le), 0))
+                     for (name, le), count in after.items()
+                     if name == "tocsin_check_lateness_seconds_bucket")
+    total = buckets[-1][1] if buckets else 0     # the +Inf bucket
     for bound, count in buckets:
-        if total and count >= 0.99 * total:
+        if total > 0 and count >= 0.99 * total:
             return bound
     return None
 
@@ -279,7 +281,7 @@ def run_tocsin(binary, n, seconds, target, children, work):
     with open(cfg, "w") as f:
         f.write(tocsin_config(port, work, target.port, n))
     log = os.path.join(work, "tocsin.log")
-    proc = children.start([binary, "serve", "-c", cfg], open(log, "w"))
+    proc = children.start([binary, "serve", "-c", cfg], log)
     try:
         wait_ready(proc, f"http://127.0.0.1:{port}/healthz", "tocsin", log)
         sleep_alive(WARMUP, proc, "tocsin", log)
@@ -308,6 +310,7 @@ def wait_ready(proc, url, what, log, seconds=20):
 # ---- Nagios ----------------------------------------------------------------------
 
 def nagios_main_cfg(d):
+    """nagios.cfg: every path in d; check_for_updates=0 keeps Nagios off the network."""
     return f"""\
 log_file={d}/nagios.log
 cfg_file={d}/objects.cfg
@@ -350,7 +353,6 @@ log_rotation_method=n
 log_archive_path={d}/archives
 use_syslog=0
 check_for_updates=0
-bare_update_check=1
 event_broker_options=0
 illegal_macro_output_chars=`~$&|'"<>
 """
@@ -442,8 +444,12 @@ def service_latencies(status_file):
     """check_latency of every service in status.dat."""
     with open(status_file, errors="replace") as f:
         text = f.read()
-    return [float(m.group(1)) for block in re.findall(r"servicestatus \{(.*?)\}", text, re.S)
-            for m in [re.search(r"^\s*check_latency=(\S+)", block, re.M)] if m]
+    latencies = []
+    for block in re.findall(r"servicestatus \{(.*?)\}", text, re.S):
+        m = re.search(r"^\s*check_latency=(\S+)", block, re.M)
+        if m:
+            latencies.append(float(m.group(1)))
+    return latencies
 
 
 def percentile(values, p):
@@ -452,7 +458,7 @@ def percentile(values, p):
 
 
 def run_nagios(n, seconds, target, children, work):
-    """Returns (checks, cpu_seconds, p99 latency or None, services latency known)."""
+    """Returns (checks, cpu_seconds, p99 latency or None)."""
     for path in (NAGIOS, f"{PLUGINS}/check_http"):
         if not os.access(path, os.X_OK):
             raise BenchError(f"{path} missing: apt-get install nagios4-core "
@@ -460,7 +466,7 @@ def run_nagios(n, seconds, target, children, work):
     cfg = write_nagios_config(work, n, target.port)
     verify_nagios(cfg)
     log = os.path.join(work, "nagios.out")
-    proc = children.start([NAGIOS, cfg], open(log, "w"), cwd=work)
+    proc = children.start([NAGIOS, cfg], log, cwd=work)
     try:
         sleep_alive(WARMUP, proc, "nagios4", log)
         c0, s0 = tree_cpu(proc.pid), target.served()
@@ -479,67 +485,71 @@ def per_1000(cpu, checks):
     return cpu / checks * 1000 if checks > 0 else None
 
 
-def fmt(x, digits=3):
-    return f"{x:.{digits}g}"
+def fmt(x):
+    return "-" if x is None else f"{x:.3g}"
+
+
+def tocsin_side(binary, n, seconds, target, children, work):
+    """Runs the tocsin half; prints its line and returns its CPU s per 1000 checks."""
+    head = f"checks: tocsin: {n} http checks every {INTERVAL}s for {seconds}s"
+    try:
+        checks, cpu, served, p99 = run_tocsin(binary, n, seconds, target, children, work)
+    except BenchError as e:
+        print(f"{head}: FAILED: {e}", flush=True)
+        return None
+    cost = per_1000(cpu, checks)
+    if p99 is None:
+        late = "lateness not reported"
+    elif p99 == float("inf"):
+        late = "lateness p99 > 10 s"
+    else:
+        late = f"lateness p99 <= {p99:g} s"
+    print(f"{head}: {checks} checks (server saw {served}, expected "
+          f"{n * seconds // INTERVAL}), {fmt(cpu)} CPU s, {fmt(cost)} CPU s per 1000 checks, "
+          f"{late}", flush=True)
+    return cost
+
+
+def nagios_side(n, seconds, target, children, work):
+    """Runs the Nagios half; prints its line and returns its CPU s per 1000 checks."""
+    head = f"checks: nagios4: {n} check_http every {INTERVAL}s for {seconds}s"
+    try:
+        checks, cpu, p99 = run_nagios(n, seconds, target, children, work)
+    except BenchError as e:
+        print(f"{head}: FAILED: {e}", flush=True)
+        return None
+    cost = per_1000(cpu, checks)
+    late = "latency not measured" if p99 is None else f"latency p99 {p99:.3g} s"
+    print(f"{head}: {checks} checks (expected {n * seconds // INTERVAL}), {fmt(cpu)} CPU s, "
+          f"{fmt(cost)} CPU s per 1000 checks, {late}", flush=True)
+    return cost
 
 
 def main():
     binary = sys.argv[1] if len(sys.argv) > 1 else "./tocsin"
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 2000
     seconds = int(sys.argv[3]) if len(sys.argv) > 3 else 120
-    expected = n * seconds // INTERVAL
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-
     children = Children()
     work = tempfile.mkdtemp(prefix="tocsin-checks.")
-    os.chmod(work, 0o755)
-    failed = False
-    t_cost = n_cost = None
     try:
         target = Target(children, work)
-
-        head = f"checks: tocsin: {n} http checks every {INTERVAL}s for {seconds}s"
-        try:
-            tdir = os.path.join(work, "tocsin")
-            os.mkdir(tdir)
-            checks, cpu, served, p99 = run_tocsin(binary, n, seconds, target, children, tdir)
-            t_cost = per_1000(cpu, checks)
-            late = "lateness not reported" if p99 is None else (
-                "lateness p99 > 10 s" if p99 == float("inf") else f"lateness p99 <= {p99:g} s")
-            print(f"{head}: {checks} checks (server saw {served}, expected {expected}), "
-                  f"{fmt(cpu)} CPU s, "
-                  f"{fmt(t_cost) if t_cost is not None else '-'} CPU s per 1000 checks, {late}",
-                  flush=True)
-        except BenchError as e:
-            failed = True
-            print(f"{head}: FAILED: {e}", flush=True)
-
-        head = f"checks: nagios4: {n} check_http every {INTERVAL}s for {seconds}s"
-        try:
-            ndir = os.path.join(work, "nagios")
-            os.mkdir(ndir)
-            checks, cpu, p99 = run_nagios(n, seconds, target, children, ndir)
-            n_cost = per_1000(cpu, checks)
-            late = "latency not measured" if p99 is None else f"latency p99 {p99:.3g} s"
-            print(f"{head}: {checks} checks (expected {expected}), {fmt(cpu)} CPU s, "
-                  f"{fmt(n_cost) if n_cost is not None else '-'} CPU s per 1000 checks, {late}",
-                  flush=True)
-        except BenchError as e:
-            failed = True
-            print(f"{head}: FAILED: {e}", flush=True)
-
-        if t_cost and n_cost:
-            print(f"checks: tocsin uses {n_cost / t_cost:.1f}x less CPU per check than nagios4"
-                  f" (target: at least {TARGET_RATIO}x)")
-        else:
-            print("checks: no CPU ratio: a side was not measured")
+        for side in ("tocsin", "nagios"):
+            os.mkdir(os.path.join(work, side))
+        t_cost = tocsin_side(binary, n, seconds, target, children, f"{work}/tocsin")
+        n_cost = nagios_side(n, seconds, target, children, f"{work}/nagios")
     except BenchError as e:
-        failed = True
         print(f"checks: FAILED: {e}")
+        return 1
     finally:
         children.stop_all()
         shutil.rmtree(work, ignore_errors=True)
-    return 1 if failed else 0
+    if t_cost and n_cost:
+        print(f"checks: tocsin uses {n_cost / t_cost:.1f}x less CPU per check than nagios4"
+              f" (target: at least {TARGET_RATIO}x)")
+        return 0
+    print("checks: no CPU ratio: a side was not measured")
+    return 1
 
 
 if __name__ == "__main__":

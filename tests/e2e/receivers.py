@@ -395,7 +395,7 @@ class HttpReceiver:
             return self._modes.get(path, "ok")
 
     def _delay(self, path, mode):
-        """Hold a "slow:SECONDS" request; return the mode to answer in, or None.
+        """Hold a "slow:SECONDS" request; return the mode to answer in.
 
         The answer is "ok" once the time is up, the new mode of path if it
         changes first, and None if the receiver stops first.
@@ -456,7 +456,8 @@ def verify_signature(request, secret, max_skew=300):
 
 def _optional_bytes(value, what):
     if value is not None and not isinstance(value, (bytes, bytearray)):
-        raise TypeError(f"{what} must be bytes or None, not {type(value).__name__}")
+        raise TypeError(f"{what} must be bytes or None,"
+                        f" not {type(value).__name__}")
     return None if value is None else bytes(value)
 
 
@@ -506,8 +507,7 @@ class TcpListener:
         self._banner = _optional_bytes(banner, "banner")
 
     def set_reply(self, reply):
-        """Answer the first data of a connection with reply (bytes), or not
-        at all if None."""
+        """Answer the first data of each connection with reply, if not None."""
         self._reply = _optional_bytes(reply, "reply")
 
     def wait(self, count, timeout=15):
@@ -518,9 +518,9 @@ class TcpListener:
                 return list(self._received)
             accepted, ended = len(self._received), self._ended
             got = list(self._received)
-        raise AssertionError(f"expected at least {count} ended TCP connection(s)"
-                             f" within {timeout} s; {accepted} accepted,"
-                             f" {ended} ended, received {got!r}")
+        raise AssertionError(f"expected at least {count} ended TCP"
+                             f" connection(s) within {timeout} s; {accepted}"
+                             f" accepted, {ended} ended, received {got!r}")
 
     def close(self):
         """Stop listening, so that new connections to port are refused."""
@@ -540,7 +540,7 @@ class TcpListener:
             self._listen()
 
     def stop(self):
-        """Stop listening and close every connection; received stays readable."""
+        """Close the port and every connection; received stays readable."""
         self.close()
         with self._cond:
             self._stopped = True
@@ -563,7 +563,7 @@ class TcpListener:
         except OSError:
             sock.close()
             raise
-        sock.settimeout(0.05)  # how often the accepting thread looks at closing
+        sock.settimeout(0.05)  # how often _accept looks at closing
         self.port = sock.getsockname()[1]
         closing = threading.Event()
         thread = threading.Thread(target=self._accept, args=(sock, closing),
@@ -584,8 +584,8 @@ class TcpListener:
                 index = len(self._received)
                 self._received.append(b"")
                 self._open.add(conn)
-                thread = threading.Thread(target=self._serve, args=(conn, index),
-                                          daemon=True)
+                thread = threading.Thread(target=self._serve,
+                                          args=(conn, index), daemon=True)
                 self._threads.append(thread)
                 self._cond.notify_all()
             thread.start()
@@ -683,7 +683,7 @@ class DummyDaemon:
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         # Killed when stopped, and at the latest when this object is
         # collected or the interpreter exits.
-        self._kill = weakref.finalize(self, _kill, self._process)
+        self._reaper = weakref.finalize(self, _kill, self._process)
         self.pid = self._process.pid
         # Popen can return before the kernel has given the new program its
         # name, so wait until /proc shows it.
@@ -707,7 +707,7 @@ class DummyDaemon:
     def stop(self):
         """Kill the process, wait until it is gone and remove the pidfile."""
         if self._process is not None:
-            self._kill()
+            self._reaper()
             self._process = None
         try:
             os.unlink(self.pidfile)
