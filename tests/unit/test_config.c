@@ -320,10 +320,31 @@ Test(config, check_values)
 		"  - {id: a, service: s, type: http, url: 'http://x/', expect_status: 700}\n"
 		"  - {id: b, service: s, type: ping}\n"
 		"  - {id: c, service: ghost, type: tcp, address: 'db:5432'}\n",
-		"tocsin.yaml:3:70: 'expect_status' must be between 100 and 599\n"
+		"tocsin.yaml:3:70: bad status '700' for 'expect_status' (use 200, 200-299 or a list "
+		"of them)\n"
 		"tocsin.yaml:4:31: bad value 'ping' for 'type' "
 		"(use http, tcp, process, disk, heartbeat or command)\n"
 		"tocsin.yaml:5:22: check 'c' names unknown service 'ghost'");
+}
+
+Test(config, check_status_lists_and_ranges)
+{
+	struct config *cfg = ok(
+		"services: [{id: s}]\n"
+		"checks:\n"
+		"  - {id: a, service: s, type: http, url: 'http://x/', expect_status: [200, '300-399']}\n");
+	const struct check *a = config_check(cfg, "a");
+	cr_assert_eq(a->nexpect, 2);
+	cr_assert_eq(a->expect[1].lo, 300);
+	cr_assert_eq(a->expect[1].hi, 399);
+	config_unref(cfg);
+	bad_one("services: [{id: s}]\n"
+		"checks:\n"
+		"  - {id: a, service: s, type: http, url: 'http://x/', body_regex: '(', depends_on: [zz]}\n"
+		"  - {id: b, service: s, type: process}\n",
+		"tocsin.yaml:3:67: bad regular expression '(' for 'body_regex'\n"
+		"tocsin.yaml:3:85: check 'a' names unknown check 'zz'\n"
+		"tocsin.yaml:4:6: a process check needs 'name' or 'pidfile'");
 }
 
 Test(config, defaults_of_an_empty_file)
@@ -362,7 +383,11 @@ Test(config, defaults_of_objects)
 	cr_assert_eq(h->interval, MS_PER_MIN);
 	cr_assert_eq(h->timeout, 10 * MS_PER_SEC);
 	cr_assert_eq(h->retries, 0);
-	cr_assert_eq(h->expect_status, 200);
+	cr_assert_eq(h->nexpect, 1);
+	cr_assert_eq(h->expect[0].lo, 200);
+	cr_assert_eq(h->expect[0].hi, 200);
+	cr_assert_eq(h->retry_interval, h->interval, "retries come at the interval by default");
+	cr_assert(h->tls_verify, "TLS is verified unless the check says otherwise");
 	cr_assert_str_eq(h->method, "GET");
 	cr_assert_eq(u->role, ROLE_RESPONDER);
 	cr_assert_eq(u->rules[0].after, 0);
@@ -408,8 +433,9 @@ Test(config, the_example_loads)
 	cr_assert_eq(config_policy(c, "web-default")->nlevels, 2);
 	cr_assert_eq(config_policy(c, "web-default")->levels[0].escalate_after, 15 * MS_PER_MIN);
 	cr_assert_eq(config_schedule(c, "web-primary")->nlayers, 2);
-	cr_assert_eq(config_check(c, "site-http")->max_latency, 500);
-	cr_assert_eq(config_check(c, "site-http")->kind, CHECK_HTTP);
+	cr_assert_eq(config_check(c, "self-http")->max_latency, 500);
+	cr_assert_eq(config_check(c, "self-http")->kind, CHECK_HTTP);
+	cr_assert_eq(config_check(c, "demo")->kind, CHECK_HEARTBEAT);
 	config_unref(c);
 	strlist_release(&errs);
 }
