@@ -46,7 +46,10 @@
 
 #define TICK_MS 1000
 #define HISTORY_MAX 21		/* results the flap detection looks at */
-#define RESULTS_KEPT 100	/* history rows kept per check */
+#define RESULTS_KEPT 100	/* history rows kept per check ... */
+#define TRIM_EVERY 10		/* ... trimmed every this many results: 100 to 110 */
+#define BATCH_MAX 256		/* results written in one store job ... */
+#define BATCH_WAIT_MS 50	/* ... or after this long, or at once when one pages */
 #define FLAP_HIGH 20.0
 #define FLAP_LOW 5.0
 
@@ -55,6 +58,8 @@ struct slot {
 	struct check_status st;		/* as stored */
 	int64_t due;			/* when the current or next run is due */
 	struct check_run *run;		/* in flight, or NULL */
+	int untrimmed;			/* results since its history was last trimmed */
+	CURL *easy;			/* an http check's handle, reused run after run */
 };
 
 struct checker {
@@ -70,6 +75,11 @@ struct checker {
 	size_t running;
 	int64_t started_at;
 	int draining;			/* a reload waits for the runs in flight */
+	struct slot **fdruns;		/* slots whose run waits on a descriptor */
+	size_t nfdruns;
+	struct result_job **batch;	/* results not yet submitted ... */
+	size_t nbatch;
+	int64_t batch_since;		/* ... since this monotonic time */
 	int64_t *pinged;		/* slots pinged since the last turn (under lock) */
 	size_t npinged;
 };
@@ -118,6 +128,7 @@ struct result_job {
 	struct check_status st;
 	struct check_result_row row;
 	enum page_action page;
+	int trim;			/* trim the history after this result */
 	char *service;
 	char *details;			/* JSON of the run for the alert */
 	char *note;			/* for the open incident: flapping began or ended */
@@ -157,7 +168,8 @@ static int result_apply(struct store_tx *tx, struct store_job *job)
 	char *key = xasprintf("check:%s", j->st.id);
 	int rc = tx->ops->check_status_put(tx->conn, &j->st);
 	if (rc == STORE_OK && j->row.at)
-		rc = tx->ops->check_result_add(tx->conn, j->st.id, &j->row, RESULTS_KEPT);
+		rc = tx->ops->check_result_add(tx->conn, j->st.id, &j->row,
+					       j->trim ? RESULTS_KEPT : -1);
 	if (rc == STORE_OK && j->note)
 		rc = note_incident(tx, j, key, now);
 	if (rc == STORE_OK && j->page != PAGE_NONE) {
@@ -182,6 +194,56 @@ static void result_done(struct store_job *job, int rc)
 	if (rc == STORE_FAULT)
 		log_error("checks: could not record a result of '%s'", j->st.id);
 	result_job_free(j);
+}
+
+/* Results go to the writer in batches: one job, one commit, for many checks. */
+struct batch_job {
+	struct store_job job;
+	struct result_job **v;
+	size_t n;
+};
+
+static int batch_apply(struct store_tx *tx, struct store_job *job)
+{
+	struct batch_job *b = (struct batch_job *)job;
+	int rc = STORE_OK;
+	for (size_t i = 0; i < b->n && rc != STORE_FAULT; i++)
+		rc = result_apply(tx, &b->v[i]->job);
+	return rc == STORE_FAULT ? rc : STORE_OK;
+}
+
+static void batch_done(struct store_job *job, int rc)
+{
+	struct batch_job *b = (struct batch_job *)job;
+	for (size_t i = 0; i < b->n; i++)
+		result_done(&b->v[i]->job, rc);
+	free(b->v);
+	free(b);
+}
+
+static void flush_results(struct checker *ck)
+{
+	if (!ck->nbatch)
+		return;
+	struct batch_job *b = xcalloc(1, sizeof(*b));
+	b->job.apply = batch_apply;
+	b->job.done = batch_done;
+	b->v = ck->batch;
+	b->n = ck->nbatch;
+	ck->batch = NULL;
+	ck->nbatch = 0;
+	store_submit(ck->srv->store, &b->job);
+}
+
+/* Queues j for the next batch, flushed at once when it pages or the batch is full. */
+static void queue_result(struct checker *ck, struct result_job *j)
+{
+	if (!ck->nbatch)
+		ck->batch_since = clock_mono_ms();
+	ck->batch = xrealloc(ck->batch, (ck->nbatch + 1) * sizeof(*ck->batch));
+	ck->batch[ck->nbatch++] = j;
+	if (j->page != PAGE_NONE || j->note || ck->nbatch >= BATCH_MAX)
+		flush_results(ck);
 }
 
 static void copy_status(struct check_status *to, const struct check_status *from)
@@ -218,12 +280,17 @@ static void submit_result(struct checker *ck, struct slot *s, struct check_run *
 		j->row = (struct check_result_row){ .at = r->now, .state = r->state,
 						    .latency = r->latency,
 						    .output = xstrdup(buf_str(&r->output)) };
-		j->service = xstrdup(r->def->service);
-		j->details = details_json(r);
+		if (page != PAGE_NONE || note) {	/* what the incident shows */
+			j->service = xstrdup(r->def->service);
+			j->details = details_json(r);
+		}
+		j->trim = ++s->untrimmed >= TRIM_EVERY;
+		if (j->trim)
+			s->untrimmed = 0;
 	}
 	j->page = page;
 	j->note = note;
-	store_submit(ck->srv->store, &j->job);
+	queue_result(ck, j);
 }
 
 /* --- the state machine ---------------------------------------------------------------- */
@@ -298,9 +365,20 @@ static enum page_action transition(struct checker *ck, struct slot *s, struct ch
 	return changed && !st->flapping && !st->suppressed ? PAGE_TRIGGER : PAGE_NONE;
 }
 
+static void forget_fdrun(struct checker *ck, const struct slot *s)
+{
+	for (size_t i = 0; i < ck->nfdruns; i++)
+		if (ck->fdruns[i] == s) {
+			ck->fdruns[i] = ck->fdruns[--ck->nfdruns];
+			return;
+		}
+}
+
 static void finish_run(struct checker *ck, struct slot *s)
 {
 	struct check_run *r = s->run;
+	if (r->fd >= 0)
+		forget_fdrun(ck, s);
 	const struct check *c = r->def;
 	char *note = NULL;
 	const struct check_type *t = check_type_for(c->kind);
@@ -345,6 +423,7 @@ static void start_run(struct checker *ck, struct slot *s, const struct check *c,
 	r->now = now;
 	r->started = clock_mono_ms();
 	r->deadline = r->started + c->timeout;
+	r->easy = s->easy;
 	pthread_mutex_lock(&ck->lock);
 	r->last_ping = s->st.last_ping;
 	r->watched_since = s->st.since ? s->st.since : ck->started_at;
@@ -352,10 +431,16 @@ static void start_run(struct checker *ck, struct slot *s, const struct check *c,
 	server_count_check_lateness(ck->srv, now - s->due);
 	s->run = r;
 	ck->running++;
-	if (t->start(r, ck->multi) == RUN_DONE)
+	int done = t->start(r, ck->multi) == RUN_DONE;
+	s->easy = r->easy;
+	if (done) {
 		finish_run(ck, s);
-	else if (r->easy)
+	} else if (r->easy) {
 		curl_easy_setopt(r->easy, CURLOPT_PRIVATE, s);
+	} else {
+		ck->fdruns = xrealloc(ck->fdruns, (ck->nfdruns + 1) * sizeof(*ck->fdruns));
+		ck->fdruns[ck->nfdruns++] = s;
+	}
 }
 
 /* Heartbeats pinged by HTTP threads are due for a look now. */
@@ -424,14 +509,12 @@ static unsigned collect_fds(struct checker *ck, struct curl_waitfd *fds, struct 
 {
 	unsigned n = 0;
 	int64_t mono = clock_mono_ms();
-	for (size_t i = 0; i < ck->nslots && n < CHECKS_RUNNING_MAX; i++) {
-		struct check_run *r = ck->slots[i].run;
-		if (!r || r->fd < 0)
-			continue;
+	for (size_t i = 0; i < ck->nfdruns && n < CHECKS_RUNNING_MAX; i++) {
+		struct check_run *r = ck->fdruns[i]->run;
 		fds[n] = (struct curl_waitfd){ .fd = r->fd,
 					       .events = (short)(r->events == POLLOUT ? CURL_WAIT_POLLOUT
 										       : CURL_WAIT_POLLIN) };
-		owners[n++] = &ck->slots[i];
+		owners[n++] = ck->fdruns[i];
 		if (r->deadline - mono < *wait)
 			*wait = r->deadline - mono < 0 ? 0 : r->deadline - mono;
 	}
@@ -483,6 +566,8 @@ static void free_slots(struct checker *ck)
 	for (size_t i = 0; i < ck->nslots; i++) {
 		free(ck->slots[i].id);
 		check_status_release(&ck->slots[i].st);
+		if (ck->slots[i].easy)
+			curl_easy_cleanup(ck->slots[i].easy);
 	}
 	free(ck->slots);
 	ck->slots = NULL;
@@ -553,10 +638,15 @@ static void *checker_main(void *arg)
 		reap_transfers(ck);
 		int64_t wait = ck->running < CHECKS_RUNNING_MAX ? dueheap_wait(&ck->heap, now, TICK_MS)
 								: TICK_MS;
+		if (ck->nbatch && clock_mono_ms() - ck->batch_since >= BATCH_WAIT_MS)
+			flush_results(ck);
+		if (ck->nbatch && wait > BATCH_WAIT_MS)
+			wait = BATCH_WAIT_MS;
 		unsigned n = collect_fds(ck, fds, owners, &wait);
 		curl_multi_poll(ck->multi, fds, n, (int)wait, NULL);
 		step_fds(ck, fds, owners, n);
 	}
+	flush_results(ck);
 	free(fds);
 	free(owners);
 	return NULL;
@@ -578,6 +668,7 @@ struct checker *checker_start(struct server *srv, char **err)
 	ck->cfg = server_config(srv);
 	ck->started_at = clock_now_ms();
 	ck->multi = curl_multi_init();
+	curl_multi_setopt(ck->multi, CURLMOPT_MAXCONNECTS, (long)CHECKS_RUNNING_MAX);
 	pthread_mutex_init(&ck->lock, NULL);
 	make_slots(ck, &stored, ck->started_at);
 	seed(ck, &stored);
@@ -614,8 +705,10 @@ void checker_stop(struct checker *ck)
 		config_unref(r->cfg);
 		free(r);
 	}
+	flush_results(ck);	/* the seed, when the thread never ran */
 	free_slots(ck);
 	free(ck->pinged);
+	free(ck->fdruns);
 	curl_multi_cleanup(ck->multi);
 	config_unref(ck->cfg);
 	pthread_mutex_destroy(&ck->lock);

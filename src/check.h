@@ -42,7 +42,7 @@ struct check_run {
 	struct buf perfdata;
 	int64_t latency;		/* ms */
 	/* what the run waits on, for the checker */
-	CURL *easy;			/* http */
+	CURL *easy;			/* http: the check's own handle, lent for the run */
 	int fd;				/* tcp, command; -1: none */
 	short events;			/* POLLIN / POLLOUT wanted on fd */
 	/* the type's own */

@@ -70,7 +70,10 @@ static size_t web_body(char *p, size_t size, size_t n, void *arg)
 static int web_start(struct check_run *r, CURLM *multi)
 {
 	const struct check *c = r->def;
-	r->easy = curl_easy_init();
+	if (r->easy)		/* the check's handle from its last run: options anew */
+		curl_easy_reset(r->easy);
+	else
+		r->easy = curl_easy_init();
 	curl_easy_setopt(r->easy, CURLOPT_URL, c->url);
 	curl_easy_setopt(r->easy, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(r->easy, CURLOPT_NOSIGNAL, 1L);
@@ -163,12 +166,10 @@ static void web_done(struct check_run *r, CURLcode cc)
 		check_run_say(r, CHK_OK, "HTTP OK: %ld in %lld ms", code, (long long)r->latency);
 }
 
+/* The handle stays with the check (check.c keeps it for its next run). */
 static void web_release(struct check_run *r)
 {
-	if (r->easy)
-		curl_easy_cleanup(r->easy);
 	curl_slist_free_all(r->headers);
-	r->easy = NULL;
 	r->headers = NULL;
 }
 

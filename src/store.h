@@ -151,7 +151,7 @@ struct store_ops {
 	/* Records a heartbeat ping: last_ping of an existing status, or the status s
 	 * when the check has none yet. */
 	int (*check_ping)(struct store_conn *c, const struct check_status *s);
-	/* Adds a result to a check's history and keeps only its newest keep. */
+	/* Adds a result to a check's history and, keep >= 0, keeps only its newest keep. */
 	int (*check_result_add)(struct store_conn *c, const char *id,
 				const struct check_result_row *r, int keep);
 	/* A check's newest results, newest first. */

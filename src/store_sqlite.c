@@ -1290,7 +1290,7 @@ static int sq_check_result_add(struct store_conn *c, const char *id,
 	sqlite3_bind_int64(st, 4, r->latency);
 	bind_text(st, 5, r->output);
 	int rc = finish(c, st, "check_result_add");
-	if (rc != STORE_OK)
+	if (rc != STORE_OK || keep < 0)
 		return rc;
 	bind_text(trim, 1, id);
 	sqlite3_bind_int(trim, 2, keep);
