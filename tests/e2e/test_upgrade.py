@@ -58,8 +58,11 @@ def test_a_v2_store_upgrades_with_everything_in_it(make_tocsin):
     t = make_tocsin(CONFIG, env={"TOCSIN_TEST_CLOCK": "1"}, start=False)
     load_v2(t.db)
     t.start()
-    assert "migrated schema to version 3" in t.log() and "version 4" in t.log()
-    assert query(t.db, "PRAGMA user_version") == [(4,)]
+    newest = query(t.db, "PRAGMA user_version")[0][0]
+    assert newest >= 4
+    for v in range(3, newest + 1):      # every migration since the fixture's, once
+        assert t.log().count(f"migrated schema to version {v}\n") == 1, v
+    assert "migrated schema to version 2" not in t.log()
     assert [(i["number"], i["status"], i["title"]) for i in t.incidents()] == [
         (2, "triggered", "open before the upgrade"),
         (1, "acknowledged", "acked before the upgrade")]
@@ -83,5 +86,5 @@ def test_a_v2_store_upgrades_with_everything_in_it(make_tocsin):
     assert min(r[0] for r in query(t.db, "SELECT id FROM timers WHERE incident = 3")) > 3
     # a second start migrates nothing
     t.restart()
-    assert t.log().count("migrated schema to version") == 2
+    assert t.log().count("migrated schema to version") == newest - 2
     assert len(t.incidents()) == 3
