@@ -5,6 +5,7 @@ runs are due on the test clock, which the tests move; transfers and plugins run 
 real time."""
 import json
 import os
+import re
 import time
 
 import pytest
@@ -55,7 +56,8 @@ def iso_ms(iso):
 def run_once(t, check_id, advance=None, timeout=15):
     """Moves time to the check's next run (just past it) and waits for its result.
     (advance is ignored: runs are anchored to when they are due.)"""
-    st = status(t, check_id)
+    st = wait_for(lambda: status(t, check_id)["next_run"] and status(t, check_id),
+                  what=f"{check_id} scheduled")     # stored a moment after the start
     before = len(st["results"])
     now = iso_ms(t.get("/api/info").json()["now"])
     t.advance(f"{max(iso_ms(st['next_run']) - now + 100, 0)}ms")
@@ -359,3 +361,53 @@ def test_checks_cli_json_history_and_phase_spread(checked, http_receiver):
     metrics = t.get("/metrics", user=None).body
     ran = [line for line in metrics.splitlines() if line.startswith("tocsin_checks_run_total ")]
     assert int(ran[0].split()[1]) >= 20
+
+
+@pytest.fixture
+def https_server(tmp_path):
+    """A real HTTPS server with a self-signed certificate valid for 5 days."""
+    import http.server
+    import ssl
+    import subprocess
+    import threading
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "5",
+                    "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    server.socket = ctx.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"https://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+def test_tls_is_verified_and_certificate_expiry_warns(checked, https_server):
+    t = checked(f'{{id: strict, service: web, type: http, url: "{https_server}", interval: 30s}}',
+                f'{{id: soon, service: web, type: http, url: "{https_server}", interval: 30s, '
+                f'tls_verify: false, cert_expiry: 10}}',
+                f'{{id: fine, service: web, type: http, url: "{https_server}", interval: 30s, '
+                f'tls_verify: false, cert_expiry: 2}}')
+    for cid in ("strict", "soon", "fine"):
+        if not runs(t, cid):
+            first_run(t, cid)
+    strict = status(t, "strict")
+    assert strict["state"] == "CRITICAL" and "certificate" in strict["output"].lower()
+    soon = status(t, "soon")
+    assert soon["state"] == "WARNING", soon
+    # five days from the second it was made: 4 or 5 whole days left
+    assert re.search(r"the certificate ends in [45] days$", soon["output"]), soon["output"]
+    assert status(t, "fine")["state"] == "OK"
