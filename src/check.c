@@ -365,6 +365,17 @@ static enum page_action transition(struct checker *ck, struct slot *s, struct ch
 	return changed && !st->flapping && !st->suppressed ? PAGE_TRIGGER : PAGE_NONE;
 }
 
+/* Frees a run whose type has released what it held. */
+static void run_free(struct check_run *r)
+{
+	buf_release(&r->output);
+	buf_release(&r->long_output);
+	buf_release(&r->perfdata);
+	buf_release(&r->got);
+	config_unref(r->cfg);
+	free(r);
+}
+
 static void forget_fdrun(struct checker *ck, const struct slot *s)
 {
 	for (size_t i = 0; i < ck->nfdruns; i++)
@@ -401,12 +412,7 @@ static void finish_run(struct checker *ck, struct slot *s)
 	COUNT(ck->srv, checks_run);
 	submit_result(ck, s, r, page, note);
 	dueheap_push(&ck->heap, next, (int64_t)(s - ck->slots));
-	buf_release(&r->output);
-	buf_release(&r->long_output);
-	buf_release(&r->perfdata);
-	buf_release(&r->got);
-	config_unref(r->cfg);
-	free(r);
+	run_free(r);
 	s->run = NULL;
 	ck->running--;
 }
@@ -698,12 +704,7 @@ void checker_stop(struct checker *ck)
 			curl_multi_remove_handle(ck->multi, r->easy);
 		if (t->release)
 			t->release(r);
-		buf_release(&r->output);
-		buf_release(&r->long_output);
-		buf_release(&r->perfdata);
-		buf_release(&r->got);
-		config_unref(r->cfg);
-		free(r);
+		run_free(r);
 	}
 	flush_results(ck);	/* the seed, when the thread never ran */
 	free_slots(ck);

@@ -70,6 +70,13 @@ def first_run(t, check_id):
     return run_once(t, check_id)
 
 
+def first_runs(t, *check_ids):
+    """Until each of the checks has run once (moving time check by check)."""
+    for cid in check_ids:
+        if not runs(t, cid):
+            first_run(t, cid)
+
+
 def check_incidents(t, check_id):
     return [i for i in t.incidents() if i["title"].startswith(check_id + ":")]
 
@@ -128,9 +135,7 @@ def test_slow_closed_and_wrong_body(checked, http_receiver):
         f'interval: 30s, body_contains: "all good"}}',
         f'{{id: rx, service: web, type: http, url: "{http_receiver.url("/text")}", '
         f'interval: 30s, body_regex: "^service is (ok|degraded)$"}}')
-    for cid in ("slow", "closed", "text", "rx"):
-        if not runs(t, cid):
-            first_run(t, cid)
+    first_runs(t, "slow", "closed", "text", "rx")
     slow = status(t, "slow")
     assert slow["state"] == "WARNING" and "(more than 200 ms)" in slow["output"]
     assert slow["latency_ms"] >= 400
@@ -151,9 +156,7 @@ def test_tcp_connect_send_and_expect(checked, tcp_listener):
             f'{{id: port, service: web, type: tcp, address: "{addr}", interval: 30s}}',
             f'{{id: banner, service: web, type: tcp, address: "127.0.0.1:{smtp_like.port}", '
             f'interval: 30s, send: "QUIT\\r\\n", expect: "220"}}')
-        first_run(t, "port")
-        if not runs(t, "banner"):
-            first_run(t, "banner")
+        first_runs(t, "port", "banner")
         assert status(t, "port")["state"] == "OK"
         assert status(t, "banner")["output"].startswith("TCP OK: 127.0.0.1:")
         assert "answered '220'" in status(t, "banner")["output"]
@@ -170,9 +173,7 @@ def test_process_by_name_and_pidfile(checked, dummy_daemon):
     t = checked('{id: byname, service: web, type: process, name: tocsintestd, interval: 30s}',
                 f'{{id: bypid, service: web, type: process, pidfile: "{d.pidfile}", '
                 f'interval: 30s}}')
-    first_run(t, "byname")
-    if not runs(t, "bypid"):
-        first_run(t, "bypid")
+    first_runs(t, "byname", "bypid")
     assert status(t, "byname")["output"] == "PROCS OK: 1 process named 'tocsintestd'"
     assert status(t, "bypid")["state"] == "OK"
     d.stop()
@@ -190,9 +191,7 @@ def test_disk_thresholds_around_the_real_usage(checked, tmp_path):
                 f'min_free: "{below:.1f}%", interval: 30s}}',
                 f'{{id: tight, service: web, type: disk, path: "{tmp_path}", '
                 f'min_free: "{above:.1f}%", interval: 30s}}')
-    first_run(t, "roomy")
-    if not runs(t, "tight"):
-        first_run(t, "tight")
+    first_runs(t, "roomy", "tight")
     assert status(t, "roomy")["state"] == "OK"
     tight = status(t, "tight")
     assert tight["state"] == "CRITICAL" and f"(at least {above:.1f}%)" in tight["output"]
@@ -245,9 +244,7 @@ def test_plugin_output_perfdata_and_odd_exit_codes(checked):
                 'exit 7"}',
                 '{id: perf, service: web, type: command, interval: 30s, shell: true, '
                 'command: "echo \'DISK WARNING - 9% free | free=9%;10;5\'; exit 1"}')
-    first_run(t, "odd")
-    if not runs(t, "perf"):
-        first_run(t, "perf")
+    first_runs(t, "odd", "perf")
     assert status(t, "odd")["state"] == "UNKNOWN"
     assert status(t, "odd")["output"] == "UNKNOWN: exit status 7: LOAD OK - load 0.1"
     assert status(t, "perf")["output"] == "DISK WARNING - 9% free"
@@ -288,9 +285,7 @@ def test_real_check_tcp_and_check_http_plugins(checked, http_receiver, tcp_liste
                 f'{{id: phttp, service: web, type: command, interval: 30s, '
                 f'command: "{PLUGINS}/check_http -H 127.0.0.1 -p {http_receiver.port} -u /x '
                 f'-t 5"}}')
-    first_run(t, "ptcp")
-    if not runs(t, "phttp"):
-        first_run(t, "phttp")
+    first_runs(t, "ptcp", "phttp")
     assert status(t, "ptcp")["state"] == "OK" and status(t, "ptcp")["output"].startswith("TCP OK")
     assert status(t, "phttp")["state"] == "OK"
     http_receiver.set_mode("/x", "fail")
@@ -401,9 +396,7 @@ def test_tls_is_verified_and_certificate_expiry_warns(checked, https_server):
                 f'tls_verify: false, cert_expiry: 10}}',
                 f'{{id: fine, service: web, type: http, url: "{https_server}", interval: 30s, '
                 f'tls_verify: false, cert_expiry: 2}}')
-    for cid in ("strict", "soon", "fine"):
-        if not runs(t, cid):
-            first_run(t, cid)
+    first_runs(t, "strict", "soon", "fine")
     strict = status(t, "strict")
     assert strict["state"] == "CRITICAL" and "certificate" in strict["output"].lower()
     soon = status(t, "soon")
