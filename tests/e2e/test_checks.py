@@ -83,9 +83,12 @@ def check_incidents(t, check_id):
 
 def test_http_ok_then_500_opens_an_incident_and_200_resolves_it(checked, http_receiver):
     url = http_receiver.url("/site")
-    t = checked(f'{{id: site, service: web, type: http, url: "{url}", interval: 30s}}')
+    t = checked(f'{{id: site, service: web, type: http, url: "{url}", interval: 30s, '
+                f'headers: ["X-Probe: tocsin", "Host: shop.example"]}}')
     st = first_run(t, "site")
     assert st["state"] == "OK" and st["output"].startswith("HTTP OK: 200 in ")
+    req = http_receiver.requests("/site")[0]
+    assert req.header("X-Probe") == "tocsin" and req.header("Host") == "shop.example"
     http_receiver.set_mode("/site", "fail")
     st = run_once(t, "site")
     assert st["state"] == "CRITICAL"
