@@ -131,6 +131,15 @@ static const struct cli_option shifts_opts[] = {
 	{ .name = NULL },
 };
 
+static const struct cli_option stats_opts[] = {
+	{ .name = "service" },
+	{ .name = "team" },
+	{ .name = "responder" },
+	{ .name = "since" },
+	{ .name = "json", .flag = 1 },
+	{ .name = NULL },
+};
+
 static const struct cli_option override_opts[] = {
 	{ .name = "from", .required = 1 },
 	{ .name = "to", .required = 1 },
@@ -154,6 +163,7 @@ static int cmd_override(const struct cli_args *a);
 static int cmd_override_remove(const struct cli_args *a);
 static int cmd_overrides(const struct cli_args *a);
 static int cmd_checks(const struct cli_args *a);
+static int cmd_stats(const struct cli_args *a);
 static int cmd_help(const struct cli_args *a);
 static int cmd_version(const struct cli_args *a);
 
@@ -214,6 +224,9 @@ static const struct cli_command commands[] = {
 	{ .name = "overrides", .run = cmd_overrides, .opts = json_opts, .min_pos = 1,
 	  .max_pos = 1, .usage = "overrides SCHEDULE [--json]",
 	  .help = "a schedule's current and future overrides" },
+	{ .name = "stats", .run = cmd_stats, .opts = stats_opts,
+	  .usage = "stats [--service S] [--team T] [--responder U] [--since 30d] [--json]",
+	  .help = "MTTA, MTTR (mean, p50, p90), counts, and pages per responder" },
 	{ .name = "checks", .run = cmd_checks, .opts = json_opts, .usage = "checks [--json]",
 	  .help = "the built-in checks: state, since when, latency, next run, output" },
 	{ .name = "help", .run = cmd_help, .max_pos = -1, .usage = "help [COMMAND]",
@@ -1199,6 +1212,81 @@ static int cmd_overrides(const struct cli_args *a)
 	int rc = list_command(a, path, "overrides", override_columns,
 			      ARRAY_SIZE(override_columns), "no overrides");
 	free(path);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ stats */
+
+/* "4m12s" for seconds (a JSON real), "-" for null. */
+static void seconds_text(struct buf *b, json_t *v)
+{
+	char d[32];
+	if (!json_is_number(v)) {
+		buf_adds(b, "-");
+		return;
+	}
+	duration_format((int64_t)(json_number_value(v) * 1000 + 0.5) / 1000 * 1000, d, sizeof(d));
+	buf_adds(b, d);
+}
+
+static void print_times(json_t *o, const char *label, const char *key)
+{
+	const char *suffix[] = { "_s", "_p50_s", "_p90_s" }, *name[] = { "mean", "p50", "p90" };
+	struct buf b = BUF_INIT;
+	char k[32];
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(k, sizeof(k), "%s%s", key, suffix[i]);
+		buf_addf(&b, "%s%s ", i ? "   " : "", name[i]);
+		seconds_text(&b, json_object_get(o, k));
+	}
+	printf("%-14s%s\n", label, b.s);
+	buf_release(&b);
+}
+
+/* "SEV-2 3, SEV-4 1" from an object of counts, "-" when empty. */
+static void print_counts(const char *label, json_t *o, json_t *night)
+{
+	struct buf b = BUF_INIT;
+	const char *k;
+	json_t *v;
+	json_object_foreach(o, k, v) {
+		buf_addf(&b, "%s%s %lld", b.len ? ", " : "", k, (long long)json_integer_value(v));
+		json_t *n = night ? json_object_get(night, k) : NULL;
+		if (n)
+			buf_addf(&b, " (%lld at night)", (long long)json_integer_value(n));
+	}
+	printf("%-14s%s\n", label, b.len ? b.s : "-");
+	buf_release(&b);
+}
+
+static int cmd_stats(const struct cli_args *a)
+{
+	static const char *const params[] = { "service", "team", "responder", "since" };
+	const char *since = opt(a, "since");
+	int64_t ms;
+	if (since && duration_parse(since, &ms) < 0 && iso_parse(since, &ms) < 0)
+		return usage_error(a->cmd, "--since '%s' is not a duration (30d) or a time", since);
+	struct client_response resp;
+	json_t *o = NULL;
+	char *path = path_with(a, "/api/stats", params, ARRAY_SIZE(params));
+	client_response_init(&resp);
+	int rc = cli_call("GET", path, NULL, 1, &resp, &o);
+	if (rc == CLI_OK && opt(a, "json")) {
+		print_json(o);
+	} else if (rc == CLI_OK) {
+		printf("%-14s%lld, %lld acknowledged, %lld resolved\n", "incidents",
+		       (long long)json_integer_value(json_object_get(o, "incidents")),
+		       (long long)json_integer_value(json_object_get(o, "acknowledged")),
+		       (long long)json_integer_value(json_object_get(o, "resolved")));
+		print_times(o, "MTTA", "mtta");
+		print_times(o, "MTTR", "mttr");
+		print_counts("by severity", json_object_get(o, "by_severity"), NULL);
+		print_counts("by status", json_object_get(o, "by_status"), NULL);
+		print_counts("pages", json_object_get(o, "pages"), json_object_get(o, "pages_at_night"));
+	}
+	json_decref(o);
+	free(path);
+	client_response_release(&resp);
 	return rc;
 }
 

@@ -18,6 +18,7 @@
 #include "metrics.h"
 #include "oncall.h"
 #include "routes.h"
+#include "stats.h"
 #include "banned.h"
 
 static void health(struct server *srv, struct http_request *req, const struct route_ctx *ctx);
@@ -63,6 +64,8 @@ static const struct route routes[] = {
 	{ "GET", "/api/checks", api_checks, AUTH_OBSERVER, "every check's state", 0 },
 	{ "GET", "/api/checks/{id}", api_check, AUTH_OBSERVER,
 	  "one check with its recent results", 0 },
+	{ "GET", "/api/stats", api_stats, AUTH_OBSERVER,
+	  "MTTA, MTTR, counts and pages per responder over a period", 0 },
 	{ "GET", "/api/oncall", oncall_get, AUTH_OBSERVER, "who is on call", 0 },
 	{ "GET", "/calendar/users/{file}", oncall_calendar_user, AUTH_OBSERVER,
 	  "one user's shifts as iCalendar (USER.ics?token=T)", .query_token = 1 },

@@ -36,3 +36,17 @@ Test(check, recent_changes_weigh_more_than_old_ones)
 	cr_assert_float_eq(old, 100.0 * 0.8 / 20.0, 1e-9);
 	cr_assert_float_eq(recent, 100.0 * 1.2 / 20.0, 1e-9);
 }
+
+#include "stats.h"
+
+Test(stats, percentiles_interpolate_between_the_closest_ranks)
+{
+	double v[] = { 30, 180, 300 };
+	cr_assert_float_eq(stats_percentile(v, 3, 50), 180, 1e-9);
+	cr_assert_float_eq(stats_percentile(v, 3, 90), 276, 1e-9);	/* 180 + 0.8 * 120 */
+	cr_assert_float_eq(stats_percentile(v, 3, 100), 300, 1e-9);
+	cr_assert_float_eq(stats_percentile(v, 3, 0), 30, 1e-9);
+	double one[] = { 42 };
+	cr_assert_float_eq(stats_percentile(one, 1, 90), 42, 1e-9);
+	cr_assert_float_eq(stats_percentile(NULL, 0, 50), 0, 1e-9);
+}
