@@ -2,13 +2,13 @@
 # missing, builds everything under AddressSanitizer + UBSan and runs every test.
 
 CC      ?= cc
-PKGS    := libmicrohttpd libcurl sqlite3 jansson libfyaml libical libsodium
+PKGS    := libmicrohttpd libcurl sqlite3 jansson libfyaml libical libsodium libcmark-gfm
 CFLAGS  ?= -O2 -g
 WARN    := -std=c17 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
            -Wstrict-prototypes -Wmissing-prototypes -Wvla
 DEFS    := -D_GNU_SOURCE
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS)) -lpthread -lm
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS)) -lcmark-gfm-extensions -lpthread -lm
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 SRCS    := $(filter-out src/main.c,$(wildcard src/*.c))

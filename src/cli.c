@@ -31,6 +31,7 @@
 #include "cli.h"
 #include "client.h"
 #include "config.h"
+#include "postmortem.h"
 #include "server.h"
 #include "timeutil.h"
 #include "util.h"
@@ -164,6 +165,7 @@ static int cmd_override_remove(const struct cli_args *a);
 static int cmd_overrides(const struct cli_args *a);
 static int cmd_checks(const struct cli_args *a);
 static int cmd_stats(const struct cli_args *a);
+static int cmd_postmortem_lint(const struct cli_args *a);
 static int cmd_help(const struct cli_args *a);
 static int cmd_version(const struct cli_args *a);
 
@@ -227,6 +229,9 @@ static const struct cli_command commands[] = {
 	{ .name = "stats", .run = cmd_stats, .opts = stats_opts,
 	  .usage = "stats [--service S] [--team T] [--responder U] [--since 30d] [--json]",
 	  .help = "MTTA, MTTR (mean, p50, p90), counts, and pages per responder" },
+	{ .name = "postmortem lint", .run = cmd_postmortem_lint, .min_pos = 1, .max_pos = 1,
+	  .usage = "postmortem lint FILE.md",
+	  .help = "check a postmortem against the template; FILE:LINE: error|warning: message" },
 	{ .name = "checks", .run = cmd_checks, .opts = json_opts, .usage = "checks [--json]",
 	  .help = "the built-in checks: state, since when, latency, next run, output" },
 	{ .name = "help", .run = cmd_help, .max_pos = -1, .usage = "help [COMMAND]",
@@ -1213,6 +1218,32 @@ static int cmd_overrides(const struct cli_args *a)
 			      ARRAY_SIZE(override_columns), "no overrides");
 	free(path);
 	return rc;
+}
+
+/* ------------------------------------------------------------------ postmortems */
+
+static int cmd_postmortem_lint(const struct cli_args *a)
+{
+	const char *file = a->pos[0];
+	char *err = NULL;
+	size_t len;
+	char *md = read_file(file, &len, &err);
+	struct pm_finding *f = NULL;
+	int errors = 0;
+	if (!md) {
+		cli_error("%s", err);
+		free(err);
+		return CLI_FAIL;
+	}
+	size_t n = postmortem_lint(md, len, &f);
+	for (size_t i = 0; i < n; i++) {
+		printf("%s:%d: %s: %s\n", file, f[i].line, f[i].error ? "error" : "warning",
+		       f[i].message);
+		errors += f[i].error;
+	}
+	pm_findings_free(f, n);
+	free(md);
+	return errors ? CLI_FAIL : CLI_OK;
 }
 
 /* ------------------------------------------------------------------ stats */

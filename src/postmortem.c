@@ -1,0 +1,448 @@
+/*
+ * postmortem.c - the postmortem lint.  See postmortem.h; the rules are DESIGN.md
+ * section 6, the practice behind them shared/POSTMORTEM.md.
+ *
+ * Shape: the document is parsed once; sections are the level-2 headings and the
+ * blocks up to the next one.  Rules are functions over a section (or the whole
+ * document) that add findings; lexical checks (a time, a zone, a word) run over the
+ * text of one block at a time, never over the raw Markdown, so code, links and
+ * markup cannot fool them and every finding has the line of its block.
+ */
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <cmark-gfm.h>
+#include <cmark-gfm-core-extensions.h>
+#include <cmark-gfm-extension_api.h>
+
+#include "postmortem.h"
+#include "util.h"
+#include "banned.h"
+
+static const char *const order[] = { "Issue Summary", "Timeline", "Root Cause",
+				     "Resolution and Recovery",
+				     "Corrective and Preventative Measures" };
+#define COMBINED "Root Cause and Resolution"
+
+struct section {
+	char *name;
+	int line;
+	cmark_node *first, *end;	/* the blocks after its heading: [first, end) */
+};
+
+struct lint {
+	struct pm_finding *v;
+	size_t n;
+	struct section *sec;
+	size_t nsec;
+	size_t words;
+};
+
+static void add(struct lint *l, int line, int error, const char *fmt, ...) PRINTF_LIKE(4, 5);
+static void add(struct lint *l, int line, int error, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	l->v = xrealloc(l->v, (l->n + 1) * sizeof(*l->v));
+	l->v[l->n++] = (struct pm_finding){ line, error, xvasprintf(fmt, ap) };
+	va_end(ap);
+}
+
+/* --- text of the tree ----------------------------------------------------------- */
+
+static void text_into(struct buf *b, cmark_node *n)
+{
+	cmark_node_type t = cmark_node_get_type(n);
+	if (t == CMARK_NODE_TEXT || t == CMARK_NODE_CODE)
+		buf_adds(b, cmark_node_get_literal(n));
+	else if (t == CMARK_NODE_SOFTBREAK || t == CMARK_NODE_LINEBREAK)
+		buf_addc(b, ' ');
+	for (cmark_node *c = cmark_node_first_child(n); c; c = cmark_node_next(c))
+		text_into(b, c);
+	if (t == CMARK_NODE_PARAGRAPH || t == CMARK_NODE_HEADING || t == CMARK_NODE_ITEM)
+		buf_addc(b, '\n');
+}
+
+static char *text_of(cmark_node *n)
+{
+	struct buf b = BUF_INIT;
+	text_into(&b, n);
+	return buf_detach(&b, NULL);
+}
+
+/* The text of a section's blocks. */
+static char *section_text(const struct section *s)
+{
+	struct buf b = BUF_INIT;
+	for (cmark_node *n = s->first; n && n != s->end; n = cmark_node_next(n))
+		text_into(&b, n);
+	return buf_detach(&b, NULL);
+}
+
+static size_t count_words(const char *s)
+{
+	size_t n = 0;
+	for (int in = 0; *s; s++) {
+		int w = !isspace((unsigned char)*s);
+		n += w && !in;
+		in = w;
+	}
+	return n;
+}
+
+static int has_word(const char *text, const char *const *words, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcasestr(text, words[i]))
+			return 1;
+	return 0;
+}
+
+/* --- times and zones ---------------------------------------------------------------- */
+
+/* "HH:MM" (":SS" optional) at s: the length, or 0. */
+static size_t clock_at(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	if (!isdigit(p[0]) || !isdigit(p[1]) || p[2] != ':' || !isdigit(p[3]) || !isdigit(p[4]))
+		return 0;
+	size_t n = 5;
+	if (p[5] == ':' && isdigit(p[6]) && isdigit(p[7]))
+		n = 8;
+	return isdigit(p[n]) ? 0 : n;
+}
+
+/* A zone token at s ("UTC", "CET", "Z", "+01:00", "Europe/Paris"): its length, or 0. */
+static size_t zone_at(const char *s)
+{
+	size_t n = 0;
+	if ((*s == '+' || *s == '-') && clock_at(s + 1) == 5)
+		return 6;
+	while (isupper((unsigned char)s[n]))
+		n++;
+	if (n == 1 && s[0] == 'Z')
+		return 1;
+	if (n >= 2 && n <= 5 && !isalpha((unsigned char)s[n]))
+		return n;
+	n = 0;
+	while (isalpha((unsigned char)s[n]) || s[n] == '_')
+		n++;
+	if (n && s[n] == '/' && isupper((unsigned char)s[0]) && isalpha((unsigned char)s[n + 1]))
+		return n + 1 + strcspn(s + n + 1, " \t\n,;)");
+	return 0;
+}
+
+/* How many clock times the text has, and whether a zone follows any of them or is
+ * named anywhere in it. */
+static void times_in(const char *text, size_t *times, int *zone)
+{
+	*times = 0;
+	*zone = 0;
+	for (const char *p = text; *p; p++) {
+		size_t c = (p == text || !isdigit((unsigned char)p[-1])) ? clock_at(p) : 0;
+		if (c) {
+			(*times)++;
+			const char *q = p + c;
+			q += *q == ' ';
+			*zone |= zone_at(q) > 0;
+			p += c - 1;
+		} else if ((p == text || !isalnum((unsigned char)p[-1])) && zone_at(p) >= 3) {
+			static const char *const zones[] = { "UTC", "GMT", "CET", "CEST", "EST",
+							     "EDT", "PST", "PDT", "IST", "AEST",
+							     "AEDT", "BST", "JST" };
+			for (size_t i = 0; i < ARRAY_SIZE(zones); i++)
+				*zone |= !strncmp(p, zones[i], strlen(zones[i])) &&
+					 zone_at(p) == strlen(zones[i]);
+			*zone |= strchr(p, '/') && zone_at(p) > 3 && memchr(p, '/', zone_at(p));
+		}
+	}
+}
+
+/* An item "[DATE ]TIME[ ZONE] - text": 1 when it is one. */
+static int timeline_item(const char *s)
+{
+	if (isdigit((unsigned char)s[0]) && s[4] == '-' && s[7] == '-' && (s[10] == ' ' || s[10] == 'T'))
+		s += 11;
+	size_t c = clock_at(s);
+	if (!c)
+		return 0;
+	s += c;
+	s += *s == ' ' && zone_at(s + 1) ? 1 + zone_at(s + 1) : 0;
+	return !strncmp(s, " - ", 3) || !strncmp(s, " \xe2\x80\x93 ", 5) ||
+	       !strncmp(s, " \xe2\x80\x94 ", 5);
+}
+
+/* --- the rules ------------------------------------------------------------------------ */
+
+static const struct section *find(const struct lint *l, const char *name)
+{
+	for (size_t i = 0; i < l->nsec; i++)
+		if (!strcasecmp(l->sec[i].name, name))
+			return &l->sec[i];
+	return NULL;
+}
+
+static int last_line(cmark_node *doc)
+{
+	int line = 1;
+	for (cmark_node *n = cmark_node_first_child(doc); n; n = cmark_node_next(n))
+		line = cmark_node_get_end_line(n) > line ? cmark_node_get_end_line(n) : line;
+	return line;
+}
+
+static void rule_sections(struct lint *l, cmark_node *doc)
+{
+	int combined = find(l, COMBINED) != NULL;
+	int at = 0, prev = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(order); i++) {
+		const char *name = combined && (i == 2 || i == 3) ? COMBINED : order[i];
+		if (combined && i == 3)
+			continue;
+		const struct section *s = find(l, name);
+		if (!s) {
+			add(l, at ? at : last_line(doc), 1, "missing section '## %s' (the sections are "
+				"Issue Summary, Timeline, Root Cause, Resolution and Recovery, "
+				"Corrective and Preventative Measures)", name);
+			continue;
+		}
+		if (s->line < prev)
+			add(l, s->line, 1, "section '%s' is out of order: it comes after the ones "
+				"before it in the template", name);
+		prev = at = s->line;
+	}
+}
+
+static void rule_summary(struct lint *l)
+{
+	static const char *const impact[] = { "impact", "user", "customer", "affected", "%",
+					      "down", "slow", "unavailable", "error" };
+	static const char *const cause[] = { "root cause", "caused by", "because", "due to",
+					     "triggered by" };
+	const struct section *s = find(l, "Issue Summary");
+	if (!s)
+		return;
+	char *text = section_text(s);
+	size_t times;
+	int zone;
+	times_in(text, &times, &zone);
+	if (times < 2 || !zone)
+		add(l, s->line, 1, "Issue Summary: give the duration with its start and end times "
+			"and their time zone, e.g. '09:14-10:02 UTC (48 minutes)'");
+	if (!has_word(text, impact, ARRAY_SIZE(impact)))
+		add(l, s->line, 1, "Issue Summary: state the impact: what was down or slow, what "
+			"users saw, and what share of them");
+	if (!has_word(text, cause, ARRAY_SIZE(cause)))
+		add(l, s->line, 1, "Issue Summary: name the root cause in a sentence");
+	free(text);
+}
+
+static cmark_node *first_list(const struct section *s)
+{
+	for (cmark_node *n = s->first; n && n != s->end; n = cmark_node_next(n))
+		if (cmark_node_get_type(n) == CMARK_NODE_LIST)
+			return n;
+	return NULL;
+}
+
+static size_t sentences(const char *s)
+{
+	size_t n = 0;
+	for (; *s; s++)
+		n += (*s == '.' || *s == '!' || *s == '?') && (!s[1] || isspace((unsigned char)s[1]));
+	return n;
+}
+
+static void timeline_items(struct lint *l, cmark_node *list)
+{
+	for (cmark_node *it = cmark_node_first_child(list); it; it = cmark_node_next(it)) {
+		char *text = text_of(it);
+		if (!timeline_item(text))
+			add(l, cmark_node_get_start_line(it), 1, "Timeline: write each item as "
+				"'TIME - what happened', e.g. '09:14 - The site-http check failed'");
+		else if (sentences(text) > 2)
+			add(l, cmark_node_get_start_line(it), 0, "Timeline: keep an item to one or "
+				"two sentences; say more in Root Cause");
+		free(text);
+	}
+}
+
+static void rule_timeline(struct lint *l)
+{
+	static const char *const detection[] = { "detect", "alert", "check", "noticed", "report",
+						 "triggered" };
+	static const char *const escalation[] = { "escalat", "paged", "page" };
+	static const char *const resolution[] = { "resolv", "recover", "fixed", "restored" };
+	const struct section *s = find(l, "Timeline");
+	if (!s)
+		return;
+	cmark_node *list = first_list(s);
+	if (!list) {
+		add(l, s->line, 1, "Timeline: make it a bullet list of 'TIME - what happened' items");
+		return;
+	}
+	timeline_items(l, list);
+	char *text = section_text(s);
+	size_t times;
+	int zone;
+	times_in(text, &times, &zone);
+	if (!zone)
+		add(l, s->line, 1, "Timeline: state the time zone once, e.g. 'All times are UTC.'");
+	const char *const *kinds[] = { detection, escalation, resolution };
+	size_t nkinds[] = { ARRAY_SIZE(detection), ARRAY_SIZE(escalation), ARRAY_SIZE(resolution) };
+	const char *what[] = { "how the problem was detected", "who was paged or escalated to",
+			       "the resolution" };
+	for (size_t i = 0; i < 3; i++)
+		if (!has_word(text, kinds[i], nkinds[i]))
+			add(l, s->line, 0, "Timeline: no item tells %s", what[i]);
+	free(text);
+}
+
+static void rule_detail(struct lint *l, const char *name, size_t min_words)
+{
+	const struct section *s = find(l, name);
+	if (!s)
+		return;
+	char *text = section_text(s);
+	if (count_words(text) < min_words)
+		add(l, s->line, 0, "%s: explain it in detail (%zu words; at least %zu)", name,
+		    count_words(text), min_words);
+	free(text);
+}
+
+/* "- [ ] text (@owner, due YYYY-MM-DD)" */
+static void action_item(struct lint *l, cmark_node *it)
+{
+	char *text = text_of(it);
+	const char *due = strstr(text, "due ");
+	int dated = due && isdigit((unsigned char)due[4]) && due[8] == '-' && due[11] == '-';
+	if (!strchr(text, '@') || !dated)
+		add(l, cmark_node_get_start_line(it), 1, "action item needs an owner and a due "
+			"date: '- [ ] what to do (@owner, due 2026-12-15)'");
+	free(text);
+}
+
+static void rule_actions(struct lint *l)
+{
+	const struct section *s = find(l, "Corrective and Preventative Measures");
+	size_t tasks = 0;
+	if (!s)
+		return;
+	for (cmark_node *n = s->first; n && n != s->end; n = cmark_node_next(n)) {
+		if (cmark_node_get_type(n) != CMARK_NODE_LIST)
+			continue;
+		for (cmark_node *it = cmark_node_first_child(n); it; it = cmark_node_next(it))
+			if (!strcmp(cmark_node_get_type_string(it), "tasklist")) {
+				tasks++;
+				action_item(l, it);
+			}
+	}
+	if (!tasks)
+		add(l, s->line, 1, "Corrective and Preventative Measures: list the specific action "
+			"items as a task list: '- [ ] patch nginx on web-01 (@bob, due 2026-12-01)'");
+}
+
+/* Blameless wording, and the gaps a draft leaves, block by block. */
+static void rule_blocks(struct lint *l, cmark_node *doc)
+{
+	static const char *const blame[] = { "human error", "'s fault", "should have",
+					     "blame", "negligen", "careless" };
+	cmark_iter *it = cmark_iter_new(doc);
+	cmark_event_type ev;
+	while ((ev = cmark_iter_next(it)) != CMARK_EVENT_DONE) {
+		cmark_node *n = cmark_iter_get_node(it);
+		cmark_node_type t = cmark_node_get_type(n);
+		if (ev != CMARK_EVENT_ENTER)
+			continue;
+		if ((t == CMARK_NODE_HTML_BLOCK || t == CMARK_NODE_HTML_INLINE) &&
+		    strstr(cmark_node_get_literal(n), "fill in:")) {
+			const char *what = strstr(cmark_node_get_literal(n), "fill in:") + 8;
+			int len = (int)strcspn(what, "-\n");
+			while (len > 0 && what[len - 1] == ' ')
+				len--;
+			add(l, cmark_node_get_start_line(n) ? cmark_node_get_start_line(n)
+							    : cmark_node_get_start_line(cmark_node_parent(n)),
+			    1, "unfilled gap:%.*s: write it, then remove the comment", len, what);
+		}
+		if (t == CMARK_NODE_PARAGRAPH) {
+			char *text = text_of(n);
+			l->words += count_words(text);
+			for (size_t i = 0; i < ARRAY_SIZE(blame); i++)
+				if (strcasestr(text, blame[i]))
+					add(l, cmark_node_get_start_line(n), 0, "blameless wording: "
+						"'%s' points at a person; describe what the system and "
+						"process allowed instead", blame[i]);
+			free(text);
+		}
+	}
+	cmark_iter_free(it);
+}
+
+/* --- the document ------------------------------------------------------------------------- */
+
+static void read_sections(struct lint *l, cmark_node *doc)
+{
+	for (cmark_node *n = cmark_node_first_child(doc); n; n = cmark_node_next(n)) {
+		if (cmark_node_get_type(n) != CMARK_NODE_HEADING || cmark_node_get_heading_level(n) != 2)
+			continue;
+		if (l->nsec)
+			l->sec[l->nsec - 1].end = n;
+		char *name = text_of(n);
+		name[strcspn(name, "\n")] = '\0';
+		l->sec = xrealloc(l->sec, (l->nsec + 1) * sizeof(*l->sec));
+		l->sec[l->nsec++] = (struct section){ name, cmark_node_get_start_line(n),
+						      cmark_node_next(n), NULL };
+	}
+}
+
+/* In line order; findings on one line keep the order the rules made them. */
+static void sort_by_line(struct pm_finding *v, size_t n)
+{
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = i; j > 0 && v[j - 1].line > v[j].line; j--) {
+			struct pm_finding t = v[j];
+			v[j] = v[j - 1];
+			v[j - 1] = t;
+		}
+}
+
+size_t postmortem_lint(const char *md, size_t len, struct pm_finding **out)
+{
+	struct lint l = { 0 };
+	cmark_gfm_core_extensions_ensure_registered();
+	cmark_parser *p = cmark_parser_new(CMARK_OPT_DEFAULT);
+	cmark_syntax_extension *tasks = cmark_find_syntax_extension("tasklist");
+	if (tasks)
+		cmark_parser_attach_syntax_extension(p, tasks);
+	cmark_parser_feed(p, md, len);
+	cmark_node *doc = cmark_parser_finish(p);
+	read_sections(&l, doc);
+	rule_sections(&l, doc);
+	rule_summary(&l);
+	rule_timeline(&l);
+	rule_detail(&l, "Root Cause", 30);
+	rule_detail(&l, "Resolution and Recovery", 20);
+	rule_detail(&l, COMBINED, 50);
+	rule_actions(&l);
+	rule_blocks(&l, doc);
+	if (l.words < PM_WORDS_MIN || l.words > PM_WORDS_MAX)
+		add(&l, 1, 0, "length: %zu words; a postmortem reads best at %d to %d", l.words,
+		    PM_WORDS_MIN, PM_WORDS_MAX);
+	for (size_t i = 0; i < l.nsec; i++)
+		free(l.sec[i].name);
+	free(l.sec);
+	cmark_node_free(doc);
+	cmark_parser_free(p);
+	sort_by_line(l.v, l.n);
+	*out = l.v;
+	return l.n;
+}
+
+void pm_findings_free(struct pm_finding *f, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(f[i].message);
+	free(f);
+}

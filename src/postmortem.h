@@ -1,0 +1,29 @@
+/*
+ * postmortem.h - the postmortem lint (DESIGN.md section 6, `tocsin postmortem lint`).
+ *
+ * The Markdown is parsed with cmark-gfm (with its task-list extension) and every
+ * rule looks at the tree: the sections and their order, what the Issue Summary must
+ * state, the Timeline's "TIME - text" items and their zone, the action items' owner
+ * and due date, the length, blameless wording, and the gaps a draft leaves for people
+ * (<!-- fill in: ... -->).  Each finding says how to fix it.
+ */
+#ifndef TOCSIN_POSTMORTEM_H
+#define TOCSIN_POSTMORTEM_H
+
+#include <stddef.h>
+
+struct pm_finding {
+	int line;		/* 1-based, in the Markdown */
+	int error;		/* 1 error, 0 warning */
+	char *message;
+};
+
+/* Lints md: the findings in line order (*out, the caller frees each message and the
+ * array with pm_findings_free); returns how many. */
+size_t postmortem_lint(const char *md, size_t len, struct pm_finding **out);
+void pm_findings_free(struct pm_finding *f, size_t n);
+
+#define PM_WORDS_MIN 400
+#define PM_WORDS_MAX 600
+
+#endif
