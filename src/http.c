@@ -37,6 +37,7 @@ struct http_server {
 	http_dispatch_fn dispatch;
 	void *ctx;
 	int suspended;		/* atomic: requests parked right now */
+	http_replied_fn on_reply;	/* set before the first request, or NULL */
 };
 
 /* REQ_SUSPENDED: parked; the next access() call is the one after http_resume(). */
@@ -64,6 +65,7 @@ struct http_request {
 	void *resume_arg;
 	void *data;
 	void (*data_free)(void *);
+	int tag;			/* the application's mark (the route), for on_reply */
 };
 
 const char *http_method(const struct http_request *r) { return r->method; }
@@ -85,6 +87,11 @@ const char *http_body(const struct http_request *r, size_t *len)
 {
 	*len = r->body.len;
 	return buf_str(&r->body);
+}
+
+void http_set_tag(struct http_request *r, int tag)
+{
+	r->tag = tag;
 }
 
 void http_add_header(struct http_request *r, const char *name, const char *value)
@@ -155,6 +162,8 @@ static enum MHD_Result queue(struct http_request *r)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->ctype);
 	for (size_t i = 0; i + 1 < r->rheaders.n; i += 2)
 		MHD_add_response_header(resp, r->rheaders.v[i], r->rheaders.v[i + 1]);
+	if (r->srv->on_reply)
+		r->srv->on_reply(r->srv->ctx, r->tag, r->status);
 	enum MHD_Result ret = MHD_queue_response(r->conn, (unsigned)r->status, resp);
 	MHD_destroy_response(resp);
 	r->state = REQ_DONE;
@@ -306,7 +315,7 @@ static int parse_listen(const char *listen, struct sockaddr_storage *ss, char **
 }
 
 struct http_server *http_start(const char *listen, unsigned threads, http_dispatch_fn dispatch,
-			       void *ctx, char **err)
+			       http_replied_fn on_reply, void *ctx, char **err)
 {
 	struct sockaddr_storage ss;
 	if (parse_listen(listen, &ss, err) < 0)
@@ -314,6 +323,7 @@ struct http_server *http_start(const char *listen, unsigned threads, http_dispat
 	struct http_server *h = xcalloc(1, sizeof(*h));
 	h->dispatch = dispatch;
 	h->ctx = ctx;
+	h->on_reply = on_reply;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
 			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | MHD_USE_TURBO;
 	if (ss.ss_family == AF_INET6)

@@ -25,10 +25,13 @@ struct http_request;
 
 typedef void (*http_dispatch_fn)(void *ctx, struct http_request *req);
 typedef void (*http_resume_fn)(struct http_request *req, void *arg);
+/* Told of every response as it is queued: the request's tag and the status. */
+typedef void (*http_replied_fn)(void *ctx, int tag, int status);
 
-/* Starts listening on "host:port" ("[::1]:8080" for IPv6) with threads workers. */
+/* Starts listening on "host:port" ("[::1]:8080" for IPv6) with threads workers;
+ * on_reply (may be NULL) is told of every response. */
 struct http_server *http_start(const char *listen, unsigned threads, http_dispatch_fn dispatch,
-			       void *ctx, char **err);
+			       http_replied_fn on_reply, void *ctx, char **err);
 /* Stops accepting, waits up to drain_ms for suspended requests, then stops. */
 void http_stop(struct http_server *h, int drain_ms);
 
@@ -57,6 +60,9 @@ int http_replied(const struct http_request *r);
 
 void http_suspend(struct http_request *r, http_resume_fn on_resume, void *arg);
 void http_resume(struct http_request *r);
+
+/* Marks the request for the on_reply hook (e.g. which route it took). */
+void http_set_tag(struct http_request *r, int tag);
 
 /* Per-request scratch pointer for the application, freed by free_fn at the end. */
 void http_set_data(struct http_request *r, void *data, void (*free_fn)(void *));

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "engine.h"
+#include "routes.h"
 #include "metrics.h"
 #include "banned.h"
 
@@ -89,6 +90,56 @@ static void lateness(struct buf *b, const struct server_counters *c)
 		  &c->check_lateness_ms_sum, &c->checks_started);
 }
 
+/* Responses by route and status code: only the series that happened. */
+static void responses(struct buf *b, struct server *srv)
+{
+	char name[160];
+	family(b, "tocsin_http_responses_total", "counter",
+	       "HTTP responses by route (method and pattern) and status code.");
+	for (size_t r = 0; r < routes_count(); r++)
+		for (size_t k = 0; k < RESPONSE_CODES; k++) {
+			uint64_t v = __atomic_load_n(&srv->responses[r * RESPONSE_CODES + k],
+						     __ATOMIC_RELAXED);
+			if (!v)
+				continue;
+			routes_name(r, name, sizeof(name));
+			if (routes_code(k))
+				buf_addf(b, "tocsin_http_responses_total{route=\"%s\",code=\"%d\"} %llu\n",
+					 name, routes_code(k), (unsigned long long)v);
+			else
+				buf_addf(b, "tocsin_http_responses_total{route=\"%s\",code=\"other\"} %llu\n",
+					 name, (unsigned long long)v);
+		}
+}
+
+static void incidents(struct buf *b, struct server *srv)
+{
+	int64_t n[3] = { 0, 0, 0 };
+	struct store_conn *c = store_read_begin(srv->store);
+	int ok = c && store_ops(srv->store)->incident_counts(c, n) == STORE_OK;
+	store_read_end(srv->store, c);
+	if (!ok)
+		return;
+	family(b, "tocsin_incidents", "gauge", "Incidents in the store, by status.");
+	for (int s = 0; s < 3; s++)
+		buf_addf(b, "tocsin_incidents{status=\"%s\"} %lld\n",
+			 incident_status_name((enum incident_status)s), (long long)n[s]);
+}
+
+static void commits(struct buf *b, struct server *srv)
+{
+	uint64_t buckets[STORE_COMMIT_BUCKETS], sum, n;
+	store_commit_stats(srv->store, buckets, &sum, &n);
+	family(b, "tocsin_store_commit_seconds", "histogram",
+	       "How long the store writer's commits took, fsync included.");
+	for (size_t i = 0; i < STORE_COMMIT_BUCKETS; i++)
+		buf_addf(b, "tocsin_store_commit_seconds_bucket{le=\"%g\"} %llu\n",
+			 (double)STORE_COMMIT_BOUNDS_US[i] / 1e6, (unsigned long long)buckets[i]);
+	buf_addf(b, "tocsin_store_commit_seconds_bucket{le=\"+Inf\"} %llu\n", (unsigned long long)n);
+	buf_addf(b, "tocsin_store_commit_seconds_sum %.6f\n", (double)sum / 1e6);
+	buf_addf(b, "tocsin_store_commit_seconds_count %llu\n", (unsigned long long)n);
+}
+
 void metrics_get(struct server *srv, struct http_request *req, const struct route_ctx *ctx)
 {
 	struct buf b = BUF_INIT;
@@ -111,6 +162,9 @@ void metrics_get(struct server *srv, struct http_request *req, const struct rout
 	       "Deadlines (escalations, ack timeouts, auto-resolves) waiting in the engine.");
 	buf_addf(&b, "tocsin_engine_timers_pending %zu\n", engine_pending(srv->engine));
 	lateness(&b, &srv->counters);
+	responses(&b, srv);
+	incidents(&b, srv);
+	commits(&b, srv);
 	family(&b, "tocsin_start_time_seconds", "gauge", "When this tocsin started (Unix time).");
 	buf_addf(&b, "tocsin_start_time_seconds %lld\n", (long long)(srv->started_at / 1000));
 	size_t len;

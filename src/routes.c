@@ -7,6 +7,7 @@
  * "Token token=T", looked up by hash in the store), checks the role, and calls the
  * handler.  To add an endpoint, add a row: nothing else decides who may call it.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -222,6 +223,7 @@ void routes_dispatch(void *arg, struct http_request *req)
 			ctx_release(&ctx);
 			continue;
 		}
+		http_set_tag(req, (int)i + 1);
 		call(srv, req, &routes[i], &ctx);
 		ctx_release(&ctx);
 		return;
@@ -230,4 +232,39 @@ void routes_dispatch(void *arg, struct http_request *req)
 		http_reply_error(req, 405, "method not allowed", path);
 	else
 		http_reply_error(req, 404, "not found", path);
+}
+
+/* --- counting responses ----------------------------------------------------------- */
+
+static const int codes[RESPONSE_CODES] = { 0, 200, 201, 202, 204, 400, 401, 403, 404, 405,
+					   409, 410, 413, 429, 431, 500, 503 };
+
+size_t routes_count(void)
+{
+	return ARRAY_SIZE(routes) + 1;
+}
+
+const char *routes_name(size_t i, char *out, size_t outlen)
+{
+	if (i == 0 || i > ARRAY_SIZE(routes))
+		snprintf(out, outlen, "none");
+	else
+		snprintf(out, outlen, "%s %s", routes[i - 1].method, routes[i - 1].pattern);
+	return out;
+}
+
+int routes_code(size_t k)
+{
+	return k < RESPONSE_CODES ? codes[k] : 0;
+}
+
+void routes_replied(void *arg, int tag, int status)
+{
+	struct server *srv = arg;
+	size_t k = 0;
+	for (size_t i = 1; i < RESPONSE_CODES && !k; i++)
+		if (codes[i] == status)
+			k = i;
+	size_t route = tag > 0 && (size_t)tag <= ARRAY_SIZE(routes) ? (size_t)tag : 0;
+	__atomic_add_fetch(&srv->responses[route * RESPONSE_CODES + k], 1, __ATOMIC_RELAXED);
 }

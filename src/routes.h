@@ -46,6 +46,17 @@ struct route {
 
 /* The http_dispatch_fn of the daemon; ctx is the struct server. */
 void routes_dispatch(void *srv, struct http_request *req);
+/* The http_replied_fn: counts the response by route and status code. */
+void routes_replied(void *srv, int tag, int status);
+
+/* Responses are counted in srv->responses[route * RESPONSE_CODES + code index]; route
+ * 0 is "no route" (404, 405 and limits hit before routing). */
+#define RESPONSE_CODES 17
+size_t routes_count(void);
+/* "POST /v2/enqueue" of route index i (0: "none"). */
+const char *routes_name(size_t i, char *out, size_t outlen);
+/* The status code of code index k; 0 for "other". */
+int routes_code(size_t k);
 
 /* Replies with a JSON document (taken: decref'ed here). */
 void reply_json(struct http_request *req, int status, json_t *doc);

@@ -168,7 +168,9 @@ static int start(struct server *srv, const char *path)
 	if (act_init(srv, &err) < 0 || !(srv->notify = notify_start(srv, &err)) ||
 	    !(srv->engine = engine_start(srv, &err)) || !(srv->checker = checker_start(srv, &err)))
 		goto fail;
-	srv->http = http_start(srv->cfg->listen, http_threads(), routes_dispatch, srv, &err);
+	srv->responses = xcalloc(routes_count() * RESPONSE_CODES, sizeof(*srv->responses));
+	srv->http = http_start(srv->cfg->listen, http_threads(), routes_dispatch, routes_replied,
+			       srv, &err);
 	if (!srv->http)
 		goto fail;
 	log_info("tocsin %s listening on %s (store %s, config %s)", TOCSIN_VERSION,
@@ -246,6 +248,7 @@ int server_serve(const char *config_path)
 		status = wait_signals(&srv, config_path, &set);
 	stop(&srv);
 	curl_global_cleanup();
+	free(srv.responses);
 	ratelimit_free(srv.rl);
 	config_unref(srv.cfg);
 	pthread_mutex_destroy(&srv.cfg_lock);

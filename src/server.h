@@ -66,6 +66,7 @@ struct server {
 	int64_t started_at;
 	struct notify *notify;
 	struct checker *checker;
+	uint64_t *responses;		/* [route][code] counters (routes.c), atomic */
 	unsigned char act_key[32];	/* signs action links (act.c); set at start */
 };
 

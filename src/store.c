@@ -62,6 +62,9 @@ struct store {
 	struct store_hook notify;	/* new deliveries: the notification worker */
 
 	uint64_t jobs_done, batches_done;	/* writer thread only; read racily */
+	uint64_t commit_buckets[STORE_COMMIT_BUCKETS];	/* atomic */
+	uint64_t commit_us_sum;
+	uint64_t commits_ok;
 };
 
 /* Hooks are set and cleared by the threads they wake while the writer runs: a hook
@@ -184,6 +187,25 @@ static void finish_batch(struct store *st, struct store_job *batch, int fault,
 	__atomic_fetch_add(&st->batches_done, 1, __ATOMIC_RELAXED);
 }
 
+const int64_t STORE_COMMIT_BOUNDS_US[STORE_COMMIT_BUCKETS] = { 500, 1000, 2500, 5000, 10000,
+								25000, 50000, 100000, 1000000 };
+
+static void count_commit(struct store *st, int64_t us)
+{
+	for (size_t i = 0; i < STORE_COMMIT_BUCKETS; i++)
+		if (us <= STORE_COMMIT_BOUNDS_US[i])
+			__atomic_add_fetch(&st->commit_buckets[i], 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&st->commit_us_sum, (uint64_t)us, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&st->commits_ok, 1, __ATOMIC_RELAXED);
+}
+
+static int64_t clock_mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 static void *writer_main(void *arg)
 {
 	struct store *st = arg;
@@ -191,7 +213,10 @@ static void *writer_main(void *arg)
 	struct store_job *batch;
 
 	while ((batch = take_batch(st))) {
+		int64_t t0 = clock_mono_us();
 		int fault = commit_batch(st, batch, &tx) == STORE_FAULT;
+		if (!fault)
+			count_commit(st, clock_mono_us() - t0);
 		finish_batch(st, batch, fault, &tx);
 		if (fault) {
 			tx.maint_horizon = -1;	/* it may have seen rolled-back rows */
@@ -387,6 +412,15 @@ void store_read_end(struct store *st, struct store_conn *c)
 const struct store_ops *store_ops(const struct store *st)
 {
 	return st->ops;
+}
+
+void store_commit_stats(struct store *st, uint64_t buckets[STORE_COMMIT_BUCKETS],
+			uint64_t *sum_us, uint64_t *count)
+{
+	for (size_t i = 0; i < STORE_COMMIT_BUCKETS; i++)
+		buckets[i] = __atomic_load_n(&st->commit_buckets[i], __ATOMIC_RELAXED);
+	*sum_us = __atomic_load_n(&st->commit_us_sum, __ATOMIC_RELAXED);
+	*count = __atomic_load_n(&st->commits_ok, __ATOMIC_RELAXED);
 }
 
 void store_counters(struct store *st, uint64_t *jobs, uint64_t *batches)

@@ -87,6 +87,8 @@ struct store_ops {
 				  const char *group, int64_t since, struct incident *out);
 	int (*incident_list)(struct store_conn *c, const struct incident_filter *f,
 			     struct incident_list *out);
+	/* How many incidents are in each status (indexed by INC_*). */
+	int (*incident_counts)(struct store_conn *c, int64_t counts[3]);
 
 	int (*log_append)(struct store_conn *c, struct log_entry *e);	/* sets id */
 	int (*log_list)(struct store_conn *c, int64_t incident, struct log_list *out);
@@ -255,5 +257,12 @@ const struct store_ops *store_ops(const struct store *st);
 
 /* Jobs committed and batches committed since start (for /metrics and the bench). */
 void store_counters(struct store *st, uint64_t *jobs, uint64_t *batches);
+
+/* How long commits took (begin to commit, fsync included): a histogram over
+ * STORE_COMMIT_BOUNDS_US, cumulative; *sum_us and *count of all. */
+#define STORE_COMMIT_BUCKETS 9
+extern const int64_t STORE_COMMIT_BOUNDS_US[STORE_COMMIT_BUCKETS];
+void store_commit_stats(struct store *st, uint64_t buckets[STORE_COMMIT_BUCKETS],
+			uint64_t *sum_us, uint64_t *count);
 
 #endif

@@ -219,6 +219,7 @@ enum stmt {
 	S_TIMER_CANCEL_ALL,
 	S_TIMER_LIST,
 	S_TIMER_NEXT,
+	S_INCIDENT_COUNTS,
 	S_TIMER_SHIFT,
 	S_PAGE_INSERT,
 	S_PAGE_LIST,
@@ -313,6 +314,7 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_TIMER_CANCEL_ALL] = "DELETE FROM timers WHERE incident = ?1",
 	[S_TIMER_LIST] = "SELECT id, incident, kind, due FROM timers ORDER BY due, id",
 	[S_TIMER_SHIFT] = "UPDATE timers SET due = due + ?1",
+	[S_INCIDENT_COUNTS] = "SELECT status, count(*) FROM incidents GROUP BY status",
 	[S_TIMER_NEXT] = "SELECT min(due) FROM timers WHERE incident = ?1 AND kind = ?2",
 	[S_PAGE_INSERT] = "INSERT INTO pages (incident, user, level, loop, reason, created_at, status)"
 			  " VALUES (?1,?2,?3,?4,?5,?6,'planned')",
@@ -787,6 +789,21 @@ static int sq_incident_list(struct store_conn *c, const struct incident_filter *
 out:
 	sqlite3_finalize(st);
 	buf_release(&sql);
+	return rc;
+}
+
+static int sq_incident_counts(struct store_conn *c, int64_t counts[3])
+{
+	sqlite3_stmt *st = prep(c, S_INCIDENT_COUNTS);
+	int rc;
+	if (!st)
+		return STORE_FAULT;
+	counts[0] = counts[1] = counts[2] = 0;
+	while ((rc = step_row(c, st, "incident_counts")) == STORE_FOUND) {
+		int s = sqlite3_column_int(st, 0);
+		if (s >= 0 && s < 3)
+			counts[s] = sqlite3_column_int64(st, 1);
+	}
 	return rc;
 }
 
@@ -1437,6 +1454,7 @@ const struct store_ops store_sqlite_ops = {
 	.incident_update = sq_incident_update,
 	.incident_find_open = sq_incident_find_open,
 	.incident_list = sq_incident_list,
+	.incident_counts = sq_incident_counts,
 	.log_append = sq_log_append,
 	.log_list = sq_log_list,
 	.change_insert = sq_change_insert,
