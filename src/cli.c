@@ -132,6 +132,11 @@ static const struct cli_option shifts_opts[] = {
 	{ .name = NULL },
 };
 
+static const struct cli_option render_opts[] = {
+	{ .name = "output", .letter = 'o' },
+	{ .name = NULL },
+};
+
 static const struct cli_option stats_opts[] = {
 	{ .name = "service" },
 	{ .name = "team" },
@@ -166,6 +171,7 @@ static int cmd_overrides(const struct cli_args *a);
 static int cmd_checks(const struct cli_args *a);
 static int cmd_stats(const struct cli_args *a);
 static int cmd_postmortem_lint(const struct cli_args *a);
+static int cmd_postmortem_render(const struct cli_args *a);
 static int cmd_help(const struct cli_args *a);
 static int cmd_version(const struct cli_args *a);
 
@@ -232,6 +238,9 @@ static const struct cli_command commands[] = {
 	{ .name = "postmortem lint", .run = cmd_postmortem_lint, .min_pos = 1, .max_pos = 1,
 	  .usage = "postmortem lint FILE.md",
 	  .help = "check a postmortem against the template; FILE:LINE: error|warning: message" },
+	{ .name = "postmortem render", .run = cmd_postmortem_render, .opts = render_opts,
+	  .min_pos = 1, .max_pos = 1, .usage = "postmortem render FILE.md [-o out.html]",
+	  .help = "the postmortem as one HTML page with its timeline diagram (SVG)" },
 	{ .name = "checks", .run = cmd_checks, .opts = json_opts, .usage = "checks [--json]",
 	  .help = "the built-in checks: state, since when, latency, next run, output" },
 	{ .name = "help", .run = cmd_help, .max_pos = -1, .usage = "help [COMMAND]",
@@ -1244,6 +1253,29 @@ static int cmd_postmortem_lint(const struct cli_args *a)
 	pm_findings_free(f, n);
 	free(md);
 	return errors ? CLI_FAIL : CLI_OK;
+}
+
+static int cmd_postmortem_render(const struct cli_args *a)
+{
+	const char *out = opt(a, "output");
+	char *err = NULL;
+	size_t len, hlen;
+	char *md = read_file(a->pos[0], &len, &err);
+	if (!md) {
+		cli_error("%s", err);
+		free(err);
+		return CLI_FAIL;
+	}
+	char *html = postmortem_render(md, len, &hlen);
+	FILE *f = out ? fopen(out, "w") : stdout;
+	int rc = f && fwrite(html, 1, hlen, f) == hlen ? CLI_OK : CLI_FAIL;
+	if (f && out && fclose(f) != 0)
+		rc = CLI_FAIL;
+	if (rc != CLI_OK)
+		cli_error("cannot write '%s'", out ? out : "the output");
+	free(html);
+	free(md);
+	return rc;
 }
 
 /* ------------------------------------------------------------------ stats */

@@ -19,6 +19,7 @@
 #include <cmark-gfm-extension_api.h>
 
 #include "postmortem.h"
+#include "timeutil.h"
 #include "util.h"
 #include "banned.h"
 
@@ -438,6 +439,190 @@ size_t postmortem_lint(const char *md, size_t len, struct pm_finding **out)
 	sort_by_line(l.v, l.n);
 	*out = l.v;
 	return l.n;
+}
+
+/* --- the rendered page ---------------------------------------------------------------- */
+
+struct milestone {
+	int64_t minute;		/* minutes since the first day of the timeline */
+	const char *kind;	/* NULL: an event without a milestone */
+	char *text;
+};
+
+/* Which milestone a timeline item is, by its words; NULL for none. */
+static const char *milestone_kind(const char *text)
+{
+	static const struct {
+		const char *kind, *words[5];
+	} kinds[] = {
+		{ "resolution", { "resolv", "recovered", "restored" } },
+		{ "mitigation", { "rolled back", "roll back", "mitigat", "failover" } },
+		{ "escalation", { "escalat" } },
+		{ "ack", { "acknowledg" } },
+		{ "page", { "paged", "page " } },
+		{ "detection", { "detect", "alert", "check failed", "opened incident", "triggered" } },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++)
+		for (size_t w = 0; w < 5 && kinds[i].words[w]; w++)
+			if (strcasestr(text, kinds[i].words[w]))
+				return kinds[i].kind;
+	return NULL;
+}
+
+/* The minute of "[YYYY-MM-DD ]HH:MM" at s, days counted from the first date seen. */
+static int64_t item_minute(const char *s, int64_t *day0)
+{
+	int64_t day = 0;
+	if (isdigit((unsigned char)s[0]) && s[4] == '-' && s[7] == '-') {
+		struct walltime wt = { atoi(s), atoi(s + 5), atoi(s + 8), 0, 0, 0 };
+		day = walltime_to_naive(&wt) / 86400;
+		if (!*day0)
+			*day0 = day;
+		day -= *day0;
+		s += 11;
+	}
+	return day * 1440 + atoi(s) * 60 + atoi(s + 3);
+}
+
+static size_t read_milestones(cmark_node *doc, struct milestone **out)
+{
+	struct lint l = { 0 };
+	struct milestone *m = NULL;
+	size_t n = 0;
+	int64_t day0 = 0;
+	read_sections(&l, doc);
+	const struct section *s = find(&l, "Timeline");
+	cmark_node *list = s ? first_list(s) : NULL;
+	for (cmark_node *it = list ? cmark_node_first_child(list) : NULL; it; it = cmark_node_next(it)) {
+		char *text = text_of(it);
+		text[strcspn(text, "\n")] = '\0';
+		if (!timeline_item(text)) {
+			free(text);
+			continue;
+		}
+		m = xrealloc(m, (n + 1) * sizeof(*m));
+		m[n++] = (struct milestone){ item_minute(text, &day0), milestone_kind(text), text };
+	}
+	for (size_t i = 0; i < l.nsec; i++)
+		free(l.sec[i].name);
+	free(l.sec);
+	*out = m;
+	return n;
+}
+
+static void add_xml(struct buf *b, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '<')
+			buf_adds(b, "&lt;");
+		else if (*s == '>')
+			buf_adds(b, "&gt;");
+		else if (*s == '&')
+			buf_adds(b, "&amp;");
+		else if (*s == '"')
+			buf_adds(b, "&quot;");
+		else
+			buf_addc(b, *s);
+	}
+}
+
+#define SVG_W 880
+#define SVG_PAD 40
+#define AXIS_Y 90
+
+/* The timeline diagram: a mark per milestone, the span from the first detection (or
+ * the first event) to the resolution (or the last) shaded. */
+static void svg_timeline(struct buf *b, const struct milestone *m, size_t n)
+{
+	if (!n)
+		return;
+	int64_t t0 = m[0].minute, t1 = m[n - 1].minute, from = t0, to = t1;
+	for (size_t i = 0; i < n; i++) {
+		if (m[i].kind && !strcmp(m[i].kind, "detection") && from == t0 && i)
+			from = m[i].minute;
+		if (m[i].kind && !strcmp(m[i].kind, "resolution"))
+			to = m[i].minute;
+	}
+	double span = t1 > t0 ? (double)(t1 - t0) : 1, w = SVG_W - 2 * SVG_PAD;
+#define X(t) (SVG_PAD + w * (double)((t) - t0) / span)
+	buf_addf(b, "<svg class=\"timeline\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d 180\" "
+		    "role=\"img\" aria-label=\"Timeline of the incident\">\n", SVG_W);
+	buf_addf(b, "<rect class=\"outage\" x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"24\"/>\n",
+		 X(from), AXIS_Y - 12, X(to) - X(from));
+	buf_addf(b, "<line class=\"axis\" x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\"/>\n", SVG_PAD,
+		 AXIS_Y, SVG_W - SVG_PAD, AXIS_Y);
+	for (size_t i = 0, k = 0; i < n; i++) {
+		double x = X(m[i].minute);
+		char hhmm[8];
+		snprintf(hhmm, sizeof(hhmm), "%02d:%02d", (int)(m[i].minute % 1440 / 60),
+			 (int)(m[i].minute % 60));
+		if (!m[i].kind) {
+			buf_addf(b, "<line class=\"tick\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\"/>\n",
+				 x, AXIS_Y - 5, x, AXIS_Y + 5);
+			continue;
+		}
+		int up = k++ % 2 == 0, ty = up ? AXIS_Y - 24 : AXIS_Y + 34;
+		buf_addf(b, "<g class=\"mark %s\"><circle cx=\"%.1f\" cy=\"%d\" r=\"6\"><title>",
+			 m[i].kind, x, AXIS_Y);
+		add_xml(b, m[i].text);
+		buf_addf(b, "</title></circle><text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%s %s</text></g>\n",
+			 x, ty, hhmm, m[i].kind);
+	}
+#undef X
+	buf_adds(b, "</svg>\n");
+}
+
+static const char page_css[] =
+	"body{font-family:Georgia,serif;max-width:46em;margin:2em auto;padding:0 1em;"
+	"line-height:1.5;color:#222}h1,h2{font-family:Helvetica,Arial,sans-serif}"
+	"h2{border-bottom:1px solid #ddd;padding-bottom:.2em}"
+	"svg.timeline{width:100%;height:auto;margin:1em 0}"
+	".outage{fill:#f4c7c3}.axis{stroke:#555;stroke-width:2}.tick{stroke:#999}"
+	".mark circle{stroke:#fff;stroke-width:2}.mark text{font:11px sans-serif;fill:#333}"
+	".detection circle{fill:#b3261e}.page circle{fill:#e8710a}.ack circle{fill:#1a73e8}"
+	".escalation circle{fill:#a142f4}.mitigation circle{fill:#12b5cb}"
+	".resolution circle{fill:#188038}"
+	"@media print{body{margin:0;max-width:none}svg.timeline{page-break-inside:avoid}}";
+
+char *postmortem_render(const char *md, size_t len, size_t *outlen)
+{
+	cmark_gfm_core_extensions_ensure_registered();
+	cmark_parser *p = cmark_parser_new(CMARK_OPT_DEFAULT);
+	cmark_syntax_extension *tasks = cmark_find_syntax_extension("tasklist");
+	if (tasks)
+		cmark_parser_attach_syntax_extension(p, tasks);
+	cmark_parser_feed(p, md, len);
+	cmark_node *doc = cmark_parser_finish(p);
+	struct milestone *m = NULL;
+	size_t n = read_milestones(doc, &m);
+	char *title = NULL;
+	for (cmark_node *h = cmark_node_first_child(doc); h && !title; h = cmark_node_next(h))
+		if (cmark_node_get_type(h) == CMARK_NODE_HEADING && cmark_node_get_heading_level(h) == 1)
+			title = text_of(h);
+	struct buf b = BUF_INIT;
+	buf_adds(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+		     "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+		     "style-src 'unsafe-inline'; img-src data:\">\n<title>");
+	if (title)
+		title[strcspn(title, "\n")] = '\0';
+	add_xml(&b, title ? title : "Postmortem");
+	buf_addf(&b, "</title>\n<style>%s</style></head>\n<body>\n", page_css);
+	char *html = cmark_render_html(doc, CMARK_OPT_DEFAULT, cmark_parser_get_syntax_extensions(p));
+	char *after_h1 = strstr(html, "</h1>");	/* the diagram goes under the title */
+	size_t head = after_h1 ? (size_t)(after_h1 - html) + 5 : 0;
+	buf_add(&b, html, head);
+	buf_addc(&b, '\n');
+	svg_timeline(&b, m, n);
+	buf_adds(&b, html + head);
+	buf_adds(&b, "</body></html>\n");
+	free(html);
+	free(title);
+	for (size_t i = 0; i < n; i++)
+		free(m[i].text);
+	free(m);
+	cmark_node_free(doc);
+	cmark_parser_free(p);
+	return buf_detach(&b, outlen);
 }
 
 void pm_findings_free(struct pm_finding *f, size_t n)

@@ -23,6 +23,15 @@ struct pm_finding {
 size_t postmortem_lint(const char *md, size_t len, struct pm_finding **out);
 void pm_findings_free(struct pm_finding *f, size_t n);
 
+/*
+ * The page of a postmortem: one self-contained HTML document (CSS inline, no
+ * script) with an SVG timeline of the Timeline section's milestones (detection,
+ * pages, acknowledgement, escalations, mitigation, resolution) on a time axis, the
+ * outage span shaded, then the Markdown rendered by cmark-gfm with raw HTML left out.
+ * *len its length; the caller frees it.
+ */
+char *postmortem_render(const char *md, size_t len, size_t *outlen);
+
 #define PM_WORDS_MIN 400
 #define PM_WORDS_MAX 600
 

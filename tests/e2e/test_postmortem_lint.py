@@ -45,3 +45,43 @@ def test_a_missing_file_fails_clearly(tmp_path):
     assert r.returncode == 1 and "nope.md" in r.stderr
     r = subprocess.run([BIN, "postmortem", "lint"], capture_output=True, text=True)
     assert r.returncode == 2 and "usage: tocsin postmortem lint FILE.md" in r.stderr
+
+
+def render(path, *extra):
+    return subprocess.run([BIN, "postmortem", "render", str(path), *extra],
+                          capture_output=True, text=True, timeout=30)
+
+
+def test_render_is_one_page_with_a_mark_per_milestone_and_no_script(tmp_path):
+    from html.parser import HTMLParser
+
+    class Page(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.tags, self.marks, self.open = [], [], []
+
+        def handle_starttag(self, tag, attrs):
+            self.tags.append(tag)
+            cls = dict(attrs).get("class", "")
+            if tag == "g" and cls.startswith("mark "):
+                self.marks.append(cls.split()[1])
+
+    out = tmp_path / "pm.html"
+    r = render(EXAMPLE, "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    page = Page()
+    page.feed(out.read_text())
+    assert page.tags.count("svg") == 1 and "script" not in page.tags
+    assert page.marks == ["detection", "page", "ack", "escalation", "mitigation", "resolution"]
+    assert "Content-Security-Policy" in out.read_text()
+    # raw HTML in the Markdown is left out, not passed through
+    evil = tmp_path / "evil.md"
+    evil.write_text(EXAMPLE.read_text().replace(
+        "All times are UTC.", "All times are UTC.\n\n<script>alert(1)</script>\n\n"
+        "[x](javascript:alert(2))"))
+    html = render(evil).stdout
+    assert "<script" not in html and "javascript:" not in html
+
+
+def test_the_committed_rendered_example_is_current():
+    assert render(EXAMPLE).stdout == (ROOT / "examples" / "postmortem.html").read_text()
