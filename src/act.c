@@ -116,21 +116,6 @@ forged:
 	return -1;
 }
 
-static void add_escaped(struct buf *b, const char *s)
-{
-	for (; s && *s; s++) {
-		if (*s == '<')
-			buf_adds(b, "&lt;");
-		else if (*s == '>')
-			buf_adds(b, "&gt;");
-		else if (*s == '&')
-			buf_adds(b, "&amp;");
-		else if (*s == '"')
-			buf_adds(b, "&quot;");
-		else
-			buf_addc(b, *s);
-	}
-}
 
 static const char *verb(const struct act_token *t)
 {
@@ -158,7 +143,7 @@ void act_show(struct server *srv, struct http_request *req, const struct route_c
 	struct buf b = BUF_INIT;
 	char *title = xasprintf("%s incident #%lld?", verb(&t), (long long)inc.number);
 	buf_adds(&b, "<p><b>");
-	add_escaped(&b, inc.title);
+	buf_add_html(&b, inc.title);
 	buf_addf(&b, "</b></p>\n<p>Service %s, now <b>%s</b>.</p>\n", inc.service,
 		 incident_status_name(inc.status));
 	buf_addf(&b, "<form method=\"post\"><button type=\"submit\" style=\"font-size:1.2em;"
@@ -223,7 +208,7 @@ static void act_answer(struct tx_call *c, struct http_request *req)
 	}
 	if (c->rc < 0) {
 		buf_adds(&b, "<p>");
-		add_escaped(&b, c->err);
+		buf_add_html(&b, c->err);
 		buf_adds(&b, ".</p>");
 		reply_page(req, c->rc == ACT_EUSED ? 410 : -c->rc, "Nothing was done", b.s);
 	} else {

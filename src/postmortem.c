@@ -409,16 +409,25 @@ static void sort_by_line(struct pm_finding *v, size_t n)
 		}
 }
 
-size_t postmortem_lint(const char *md, size_t len, struct pm_finding **out)
+/* The tree of md, parsed with the task-list extension; *parser is the caller's to
+ * free after the tree. */
+static cmark_node *parse(const char *md, size_t len, cmark_parser **parser)
 {
-	struct lint l = { 0 };
 	cmark_gfm_core_extensions_ensure_registered();
 	cmark_parser *p = cmark_parser_new(CMARK_OPT_DEFAULT);
 	cmark_syntax_extension *tasks = cmark_find_syntax_extension("tasklist");
 	if (tasks)
 		cmark_parser_attach_syntax_extension(p, tasks);
 	cmark_parser_feed(p, md, len);
-	cmark_node *doc = cmark_parser_finish(p);
+	*parser = p;
+	return cmark_parser_finish(p);
+}
+
+size_t postmortem_lint(const char *md, size_t len, struct pm_finding **out)
+{
+	struct lint l = { 0 };
+	cmark_parser *p;
+	cmark_node *doc = parse(md, len, &p);
 	read_sections(&l, doc);
 	rule_sections(&l, doc);
 	rule_summary(&l);
@@ -510,22 +519,6 @@ static size_t read_milestones(cmark_node *doc, struct milestone **out)
 	return n;
 }
 
-static void add_xml(struct buf *b, const char *s)
-{
-	for (; *s; s++) {
-		if (*s == '<')
-			buf_adds(b, "&lt;");
-		else if (*s == '>')
-			buf_adds(b, "&gt;");
-		else if (*s == '&')
-			buf_adds(b, "&amp;");
-		else if (*s == '"')
-			buf_adds(b, "&quot;");
-		else
-			buf_addc(b, *s);
-	}
-}
-
 #define SVG_W 880
 #define SVG_PAD 40
 #define AXIS_Y 90
@@ -564,7 +557,7 @@ static void svg_timeline(struct buf *b, const struct milestone *m, size_t n)
 		int up = k++ % 2 == 0, ty = up ? AXIS_Y - 24 : AXIS_Y + 34;
 		buf_addf(b, "<g class=\"mark %s\"><circle cx=\"%.1f\" cy=\"%d\" r=\"6\"><title>",
 			 m[i].kind, x, AXIS_Y);
-		add_xml(b, m[i].text);
+		buf_add_html(b, m[i].text);
 		buf_addf(b, "</title></circle><text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%s %s</text></g>\n",
 			 x, ty, hhmm, m[i].kind);
 	}
@@ -586,13 +579,8 @@ static const char page_css[] =
 
 char *postmortem_render(const char *md, size_t len, size_t *outlen)
 {
-	cmark_gfm_core_extensions_ensure_registered();
-	cmark_parser *p = cmark_parser_new(CMARK_OPT_DEFAULT);
-	cmark_syntax_extension *tasks = cmark_find_syntax_extension("tasklist");
-	if (tasks)
-		cmark_parser_attach_syntax_extension(p, tasks);
-	cmark_parser_feed(p, md, len);
-	cmark_node *doc = cmark_parser_finish(p);
+	cmark_parser *p;
+	cmark_node *doc = parse(md, len, &p);
 	struct milestone *m = NULL;
 	size_t n = read_milestones(doc, &m);
 	char *title = NULL;
@@ -605,7 +593,7 @@ char *postmortem_render(const char *md, size_t len, size_t *outlen)
 		     "style-src 'unsafe-inline'; img-src data:\">\n<title>");
 	if (title)
 		title[strcspn(title, "\n")] = '\0';
-	add_xml(&b, title ? title : "Postmortem");
+	buf_add_html(&b, title ? title : "Postmortem");
 	buf_addf(&b, "</title>\n<style>%s</style></head>\n<body>\n", page_css);
 	char *html = cmark_render_html(doc, CMARK_OPT_DEFAULT, cmark_parser_get_syntax_extensions(p));
 	char *after_h1 = strstr(html, "</h1>");	/* the diagram goes under the title */

@@ -172,6 +172,22 @@ void buf_reset(struct buf *b)
 		b->s[0] = '\0';
 }
 
+void buf_add_html(struct buf *b, const char *s)
+{
+	for (; s && *s; s++) {
+		if (*s == '<')
+			buf_adds(b, "&lt;");
+		else if (*s == '>')
+			buf_adds(b, "&gt;");
+		else if (*s == '&')
+			buf_adds(b, "&amp;");
+		else if (*s == '"')
+			buf_adds(b, "&quot;");
+		else
+			buf_addc(b, *s);
+	}
+}
+
 const char *buf_str(const struct buf *b)
 {
 	return b->s ? b->s : "";

@@ -48,6 +48,8 @@ void buf_addf(struct buf *b, const char *fmt, ...) PRINTF_LIKE(2, 3);
 void buf_reset(struct buf *b);
 /* Appends s as a JSON string literal, quotes included (UTF-8 passes through). */
 void buf_add_json_string(struct buf *b, const char *s);
+/* Appends s with < > & " escaped for HTML text and attributes (s may be NULL). */
+void buf_add_html(struct buf *b, const char *s);
 /* b->s, or "" when nothing was ever added. */
 const char *buf_str(const struct buf *b);
 
