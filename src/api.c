@@ -21,15 +21,6 @@
 #include "timeutil.h"
 #include "banned.h"
 
-static json_t *iso_or_null(int64_t ms)
-{
-	char iso[ISO_LEN];
-	if (!ms)
-		return json_null();
-	iso_format_utc(ms, iso);
-	return json_string(iso);
-}
-
 static json_t *json_or_null(const char *text)
 {
 	json_t *v = text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
@@ -50,9 +41,9 @@ json_t *incident_json(const struct incident *inc)
 			 "number", (json_int_t)inc->number, "title", inc->title, "service",
 			 inc->service, "status", incident_status_name(inc->status), "severity", sev,
 			 "urgency", inc->urgency_high ? "high" : "low", "created_at",
-			 iso_or_null(inc->created_at), "acknowledged_at",
-			 iso_or_null(inc->acknowledged_at), "resolved_at",
-			 iso_or_null(inc->resolved_at), "assigned_to", assigned,
+			 json_time(inc->created_at), "acknowledged_at",
+			 json_time(inc->acknowledged_at), "resolved_at",
+			 json_time(inc->resolved_at), "assigned_to", assigned,
 			 "escalation_level", (json_int_t)inc->escalation_level, "alert_count",
 			 (json_int_t)inc->alert_count, "open_alerts", (json_int_t)inc->open_alerts,
 			 "paged", inc->paged, "escalation_policy", inc->policy, "escalation_pass",
@@ -65,13 +56,13 @@ static json_t *alert_json(const struct alert *a)
 			 a->dedup_key, "status", a->resolved ? "resolved" : "triggered", "count",
 			 (json_int_t)a->count, "summary", a->summary, "source", a->source,
 			 "severity", a->severity, "integration", a->integration, "created_at",
-			 iso_or_null(a->created_at), "resolved_at", iso_or_null(a->resolved_at),
+			 json_time(a->created_at), "resolved_at", json_time(a->resolved_at),
 			 "details", json_or_null(a->details));
 }
 
 static json_t *log_json(const struct log_entry *e)
 {
-	return json_pack("{s:o, s:s, s:s, s:s}", "at", iso_or_null(e->at), "type", e->type,
+	return json_pack("{s:o, s:s, s:s, s:s}", "at", json_time(e->at), "type", e->type,
 			 "actor", e->actor, "message", e->message);
 }
 
@@ -170,7 +161,7 @@ static json_t *timeline_json(const struct log_list *ll, const struct change_list
 		if (j > 0 && (i == ll->n || cl->v[j - 1].at <= ll->v[i].at)) {
 			const struct change_event *ch = &cl->v[--j];
 			json_array_append_new(out, json_pack("{s:o, s:s, s:s, s:s}", "at",
-							     iso_or_null(ch->at), "type", "change",
+							     json_time(ch->at), "type", "change",
 							     "actor", ch->source ? ch->source : "change_events",
 							     "message", ch->summary));
 		} else {
@@ -222,7 +213,7 @@ json_t *incident_document(const struct store_ops *ops, struct store_conn *c, int
 	*rc = read_incident_all(ops, c, n, &inc, &al, &ll, &cl, &escalates_at);
 	if (*rc == STORE_FOUND) {
 		doc = incident_json(&inc);
-		json_object_set_new(doc, "escalates_at", iso_or_null(escalates_at));
+		json_object_set_new(doc, "escalates_at", json_time(escalates_at));
 		json_t *a = json_array();
 		for (size_t i = 0; i < al.n; i++)
 			json_array_append_new(a, alert_json(&al.v[i]));
@@ -365,7 +356,7 @@ static json_t *page_json(const struct page *p)
 {
 	return json_pack("{s:I, s:s, s:I, s:I, s:s, s:o, s:s}", "id", (json_int_t)p->id, "user",
 			 p->user, "level", (json_int_t)p->level, "pass", (json_int_t)p->loop + 1,
-			 "reason", p->reason, "created_at", iso_or_null(p->created_at), "status",
+			 "reason", p->reason, "created_at", json_time(p->created_at), "status",
 			 p->status);
 }
 
@@ -374,8 +365,8 @@ static json_t *notification_json(const struct notification *n)
 	return json_pack("{s:I, s:I, s:s, s:s, s:s, s:s, s:o, s:s, s:I, s:o, s:s?}", "id",
 			 (json_int_t)n->id, "page", (json_int_t)n->page, "user", n->user, "contact",
 			 n->contact, "channel", n->channel, "kind", n->kind, "due",
-			 iso_or_null(n->due), "status", n->status, "attempts",
-			 (json_int_t)n->attempts, "sent_at", iso_or_null(n->sent_at), "last_error",
+			 json_time(n->due), "status", n->status, "attempts",
+			 (json_int_t)n->attempts, "sent_at", json_time(n->sent_at), "last_error",
 			 n->last_error);
 }
 
@@ -515,7 +506,7 @@ static json_t *service_json(const struct service *s, struct store_conn *c,
 	json_t *o = json_pack("{s:s, s:s, s:s?, s:s?, s:I, s:o}", "id", s->id, "name",
 			      s->name ? s->name : s->id, "team", s->team, "escalation_policy",
 			      s->escalation_policy, "open_incidents", (json_int_t)l.n,
-			      "maintenance_until", iso_or_null(maint ? until : 0));
+			      "maintenance_until", json_time(maint ? until : 0));
 	incident_list_release(&l);
 	return o;
 }
@@ -565,7 +556,7 @@ static void maint_answer(struct tx_call *c, struct http_request *req)
 		return;
 	}
 	reply_json(req, 200, json_pack("{s:s, s:o, s:o}", "service", m->service, "start",
-				       iso_or_null(m->start), "end", iso_or_null(m->end)));
+				       json_time(m->start), "end", json_time(m->end)));
 }
 
 void api_maintenance(struct server *srv, struct http_request *req, const struct route_ctx *ctx)
@@ -611,7 +602,7 @@ void api_changes(struct server *srv, struct http_request *req, const struct rout
 		for (size_t i = 0; i < l.n; i++)
 			json_array_append_new(
 				arr, json_pack("{s:s, s:o, s:s, s:s?, s:o}", "service",
-					       l.v[i].service, "at", iso_or_null(l.v[i].at),
+					       l.v[i].service, "at", json_time(l.v[i].at),
 					       "summary", l.v[i].summary, "source", l.v[i].source,
 					       "payload", json_or_null(l.v[i].payload)));
 		reply_json(req, 200, json_pack("{s:o}", "changes", arr));

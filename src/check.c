@@ -65,8 +65,8 @@ struct slot {
 struct checker {
 	struct server *srv;
 	pthread_t thread;
-	pthread_mutex_t lock;		/* slots' heartbeat fields, stopping */
-	int stopping;
+	pthread_mutex_t lock;		/* slots' heartbeat fields */
+	int stopping;			/* read and set atomically */
 	struct config *cfg;		/* the config the slots were made for */
 	struct slot *slots;
 	size_t nslots;
@@ -621,21 +621,13 @@ static void follow_config(struct checker *ck)
 
 /* --- the thread --------------------------------------------------------------------------- */
 
-static int is_stopping(struct checker *ck)
-{
-	pthread_mutex_lock(&ck->lock);
-	int s = ck->stopping;
-	pthread_mutex_unlock(&ck->lock);
-	return s;
-}
-
 static void *checker_main(void *arg)
 {
 	struct checker *ck = arg;
 	struct curl_waitfd *fds = xcalloc(CHECKS_RUNNING_MAX, sizeof(*fds));
 	struct slot **owners = xcalloc(CHECKS_RUNNING_MAX, sizeof(*owners));
 	int still = 0;
-	while (!is_stopping(ck)) {
+	while (!__atomic_load_n(&ck->stopping, __ATOMIC_ACQUIRE)) {
 		follow_config(ck);
 		int64_t now = clock_now_ms();
 		take_pings(ck, now);
@@ -690,9 +682,7 @@ void checker_stop(struct checker *ck)
 {
 	if (!ck)
 		return;
-	pthread_mutex_lock(&ck->lock);
-	ck->stopping = 1;
-	pthread_mutex_unlock(&ck->lock);
+	__atomic_store_n(&ck->stopping, 1, __ATOMIC_RELEASE);
 	curl_multi_wakeup(ck->multi);
 	pthread_join(ck->thread, NULL);
 	for (size_t i = 0; i < ck->nslots; i++) {
@@ -800,15 +790,6 @@ void checks_heartbeat(struct server *srv, struct http_request *req, const struct
 
 /* --- the API ----------------------------------------------------------------------------------- */
 
-static json_t *time_or_null(int64_t ms)
-{
-	char iso[ISO_LEN];
-	if (!ms)
-		return json_null();
-	iso_format_utc(ms, iso);
-	return json_string(iso);
-}
-
 static json_t *status_json(const struct check *c, const struct check_status *st)
 {
 	int soft = st && st->state != CHK_OK && st->attempts <= c->retries;
@@ -816,21 +797,21 @@ static json_t *status_json(const struct check *c, const struct check_status *st)
 			      check_kind_name(c->kind), "interval_s", (json_int_t)(c->interval / 1000));
 	if (!st || !st->last_run) {
 		json_object_set_new(o, "state", json_string("PENDING"));
-		json_object_set_new(o, "next_run", time_or_null(st ? st->next_run : 0));
+		json_object_set_new(o, "next_run", json_time(st ? st->next_run : 0));
 		return o;
 	}
 	json_object_set_new(o, "state", json_string(check_state_name(st->state)));
 	json_object_set_new(o, "hard", json_boolean(!soft));
 	json_object_set_new(o, "attempts", json_integer(st->attempts));
-	json_object_set_new(o, "since", time_or_null(st->since));
-	json_object_set_new(o, "last_run", time_or_null(st->last_run));
-	json_object_set_new(o, "next_run", time_or_null(st->next_run));
+	json_object_set_new(o, "since", json_time(st->since));
+	json_object_set_new(o, "last_run", json_time(st->last_run));
+	json_object_set_new(o, "next_run", json_time(st->next_run));
 	json_object_set_new(o, "latency_ms", json_integer(st->latency));
 	json_object_set_new(o, "output", json_string(st->output ? st->output : ""));
 	json_object_set_new(o, "flapping", json_boolean(st->flapping));
 	json_object_set_new(o, "suppressed", json_boolean(st->suppressed));
 	if (c->kind == CHECK_HEARTBEAT)
-		json_object_set_new(o, "last_ping", time_or_null(st->last_ping));
+		json_object_set_new(o, "last_ping", json_time(st->last_ping));
 	return o;
 }
 
@@ -886,7 +867,7 @@ void api_check(struct server *srv, struct http_request *req, const struct route_
 		json_t *o = status_json(c, stored(&l, c->id)), *arr = json_array();
 		for (size_t i = 0; rc == STORE_OK && i < rl.n; i++)
 			json_array_append_new(arr, json_pack("{s:o, s:s, s:I, s:s}", "at",
-							     time_or_null(rl.v[i].at), "state",
+							     json_time(rl.v[i].at), "state",
 							     check_state_name(rl.v[i].state),
 							     "latency_ms", (json_int_t)rl.v[i].latency,
 							     "output", rl.v[i].output ? rl.v[i].output : ""));

@@ -79,11 +79,12 @@ struct cli_command {
 struct incident_action {
 	const char *verb;
 	const char *done;
+	int handover;		/* the answer says whom the incident is with now */
 };
 
-static const struct incident_action action_ack = { "ack", "acknowledged" };
-static const struct incident_action action_resolve = { "resolve", "resolved" };
-static const struct incident_action action_escalate = { "escalate", "escalated" };
+static const struct incident_action action_ack = { "ack", "acknowledged", 0 };
+static const struct incident_action action_resolve = { "resolve", "resolved", 0 };
+static const struct incident_action action_escalate = { "escalate", "escalated", 1 };
 
 static const struct cli_option config_opts[] = {
 	{ .name = "config", .letter = 'c' },
@@ -794,15 +795,14 @@ static void print_assignment(json_t *inc)
 	buf_release(&who);
 }
 
-/* POST /api/incidents/N/verb with body (may be NULL); prints "#N done", and for a
- * change of hands whom the incident is with now. */
+/* POST /api/incidents/N/verb with body (may be NULL); prints "#N done", and after a
+ * handover (escalate, reassign) whom the incident is with now. */
 static int incident_post(const struct cli_args *a, const char *verb, json_t *body,
-			 const char *done)
+			 const char *done, int handover)
 {
 	struct client_response resp;
 	json_t *answer = NULL;
 	long long n = 0;
-	int handover = !strcmp(verb, "escalate") || !strcmp(verb, "reassign");
 
 	client_response_init(&resp);
 	int rc = incident_call(a, "POST", verb, body, &resp, handover ? &answer : NULL, &n);
@@ -823,7 +823,7 @@ static int cmd_incident_action(const struct cli_args *a)
 {
 	const struct incident_action *act = a->cmd->data;
 
-	return incident_post(a, act->verb, NULL, act->done);
+	return incident_post(a, act->verb, NULL, act->done, act->handover);
 }
 
 static int cmd_note(const struct cli_args *a)
@@ -839,7 +839,7 @@ static int cmd_note(const struct cli_args *a)
 	else if (!(body = json_pack("{s:s}", "text", text.s)))
 		rc = usage_error(a->cmd, "the note must be valid UTF-8");
 	else
-		rc = incident_post(a, "notes", body, "note added");
+		rc = incident_post(a, "notes", body, "note added", 0);
 	json_decref(body);
 	buf_release(&text);
 	return rc;
@@ -851,11 +851,12 @@ static int cmd_reassign(const struct cli_args *a)
 	json_t *body;
 	int rc;
 
-	if ((strncmp(to, "user:", 5) || !to[5]) && (strncmp(to, "schedule:", 9) || !to[9]))
+	struct target t;
+	if (target_parse(to, &t) < 0)
 		return usage_error(a->cmd, "'%s' is not user:ID or schedule:ID", to);
 	if (!(body = json_pack("{s:s}", "to", to)))
 		return usage_error(a->cmd, "the target must be valid UTF-8");
-	rc = incident_post(a, "reassign", body, "reassigned");
+	rc = incident_post(a, "reassign", body, "reassigned", 1);
 	json_decref(body);
 	return rc;
 }
@@ -871,7 +872,7 @@ static int cmd_severity(const struct cli_args *a)
 		return usage_error(a->cmd, "severity '%s' is not SEV-1 to SEV-5", a->pos[1]);
 	body = json_pack("{s:s}", "severity", sev);
 	done = xasprintf("severity set to %s", sev);
-	rc = incident_post(a, "severity", body, done);
+	rc = incident_post(a, "severity", body, done, 0);
 	free(done);
 	json_decref(body);
 	return rc;

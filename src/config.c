@@ -712,23 +712,33 @@ static const struct target_prefix {
 	{ "schedule:", TARGET_SCHEDULE, REF_SCHEDULE },
 };
 
+int target_parse(const char *s, struct target *out)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(target_prefixes); i++) {
+		const struct target_prefix *t = &target_prefixes[i];
+		size_t plen = strlen(t->prefix);
+		if (!strncmp(s, t->prefix, plen) && s[plen]) {
+			*out = (struct target){ t->kind, (char *)s + plen };
+			return (int)i;
+		}
+	}
+	return -1;
+}
+
 static void add_target(struct ctx *x, const struct field *f, struct fy_node *item, char *s,
 		       void *obj)
 {
 	struct esc_level *lv = obj;
+	struct target t;
+	int i = target_parse(s, &t);
 
-	for (size_t i = 0; i < ARRAY_SIZE(target_prefixes); i++) {
-		const struct target_prefix *t = &target_prefixes[i];
-		size_t plen = strlen(t->prefix);
-		if (strncmp(s, t->prefix, plen) || !s[plen])
-			continue;
+	if (i < 0) {
+		problem(x, item, "bad target '%s' (use user:ID or schedule:ID)", s);
+	} else {
 		lv->targets = xrealloc(lv->targets, (lv->ntargets + 1) * sizeof(*lv->targets));
-		lv->targets[lv->ntargets++] = (struct target){ t->kind, xstrdup(s + plen) };
-		add_ref(x, t->ref, item, s + plen);
-		free(s);
-		return;
+		lv->targets[lv->ntargets++] = (struct target){ t.kind, xstrdup(t.id) };
+		add_ref(x, target_prefixes[i].ref, item, t.id);
 	}
-	problem(x, item, "bad target '%s' (use user:ID or schedule:ID)", s);
 	free(s);
 }
 

@@ -95,6 +95,10 @@ struct target {
 	char *id;
 };
 
+/* "user:ID" or "schedule:ID": *out's kind, and its id pointing into s.  -1 when s
+ * is neither. */
+int target_parse(const char *s, struct target *out);
+
 struct esc_level {
 	struct target *targets;
 	size_t ntargets;

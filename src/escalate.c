@@ -441,16 +441,14 @@ int escalate_manual(struct store_tx *tx, const struct config *cfg, struct incide
 static int resolve_to(struct store_tx *tx, const struct config *cfg, const char *to, int64_t now,
 		      struct assignment *a, char **err)
 {
-	struct target t = { TARGET_USER, NULL };
-	if (!strncmp(to, "user:", 5) && config_user(cfg, to + 5)) {
-		t.id = (char *)to + 5;
-	} else if (!strncmp(to, "schedule:", 9) && config_schedule(cfg, to + 9)) {
-		t = (struct target){ TARGET_SCHEDULE, (char *)to + 9 };
-	} else {
-		*err = !strncmp(to, "user:", 5) || !strncmp(to, "schedule:", 9)
-			       ? xasprintf("no %s '%s' in the configuration",
-					   to[0] == 'u' ? "user" : "schedule", strchr(to, ':') + 1)
-			       : xasprintf("bad target '%s' (use user:ID or schedule:ID)", to);
+	struct target t;
+	if (target_parse(to, &t) < 0) {
+		*err = xasprintf("bad target '%s' (use user:ID or schedule:ID)", to);
+		return INCIDENT_EINVAL;
+	}
+	int user = t.kind == TARGET_USER;
+	if (user ? !config_user(cfg, t.id) : !config_schedule(cfg, t.id)) {
+		*err = xasprintf("no %s '%s' in the configuration", user ? "user" : "schedule", t.id);
 		return INCIDENT_EINVAL;
 	}
 	int rc = add_target(tx, cfg, &t, now, a);

@@ -86,7 +86,7 @@ struct notify {
 	pthread_t thread;
 	pthread_mutex_t lock;
 	struct dueheap heap;
-	int stopping;
+	int stopping;			/* read and set atomically */
 	CURLM *multi;
 	struct inflight *inflight;
 	size_t ninflight;
@@ -294,7 +294,7 @@ static void outcome_submit(struct notify *w, struct outcome *o, const char *type
 
 /* --- messages ------------------------------------------------------------------ */
 
-static void page_texts(struct message *m, const struct page *p)
+static void page_texts(struct message *m)
 {
 	const struct incident *inc = m->inc;
 	const struct service *svc = config_service(m->cfg, inc->service);
@@ -308,7 +308,6 @@ static void page_texts(struct message *m, const struct page *p)
 			    inc->policy ? inc->policy : "a hand-made assignment");
 	m->brief = xasprintf("tocsin #%lld SEV-%d %s: %.100s Ack: %s", (long long)inc->number,
 			     inc->severity, inc->service, inc->title, m->ack_url);
-	(void)p;
 }
 
 static void links(struct notify *w, struct message *m)
@@ -319,24 +318,26 @@ static void links(struct notify *w, struct message *m)
 	m->resolve_url = act_link(w->srv, base, m->n, "resolve");
 }
 
-/* The message of n, read through c: 0, or -1 with *err. */
-static int build_message(struct notify *w, struct store_conn *c, struct message *m,
-			 struct incident *inc, const char *bundle_text)
+/* The message of n, read through c.  Only a webhook carries the whole incident
+ * document, so only a webhook page pays for reading it. */
+static void build_message(struct notify *w, struct store_conn *c, struct message *m,
+			  struct incident *inc, const char *bundle_text)
 {
-	int rc;
 	if (!strcmp(m->n->kind, "page")) {
+		int rc;
 		m->inc = inc;
 		links(w, m);
-		m->incident_doc = incident_document(store_ops(w->srv->store), c, inc->number, &rc);
-		page_texts(m, NULL);
-		return 0;
+		if (m->cm->type == CONTACT_WEBHOOK)
+			m->incident_doc = incident_document(store_ops(w->srv->store), c,
+							    inc->number, &rc);
+		page_texts(m);
+		return;
 	}
 	const char *text = bundle_text ? bundle_text : m->n->text ? m->n->text : "";
 	m->subject = xstrdup(!strcmp(m->n->kind, "shift") ? "[tocsin] your on-call shift begins"
 							  : "[tocsin] pages held back");
 	m->text = xstrdup(text);
 	m->brief = xasprintf("tocsin: %.280s", text);
-	return 0;
 }
 
 /* --- the worker: starting deliveries ------------------------------------------- */
@@ -726,19 +727,11 @@ static void check_shifts(struct notify *w, int64_t now)
 
 /* --- the thread ---------------------------------------------------------------- */
 
-static int stopping(struct notify *w)
-{
-	pthread_mutex_lock(&w->lock);
-	int s = w->stopping;
-	pthread_mutex_unlock(&w->lock);
-	return s;
-}
-
 static void *notify_main(void *arg)
 {
 	struct notify *w = arg;
 	int running = 0;
-	while (!stopping(w)) {
+	while (!__atomic_load_n(&w->stopping, __ATOMIC_ACQUIRE)) {
 		int64_t now = clock_now_ms();
 		start_due(w, now);
 		if (now >= __atomic_load_n(&w->next_shift_check, __ATOMIC_RELAXED))
@@ -800,9 +793,7 @@ void notify_stop(struct notify *w)
 	if (!w)
 		return;
 	store_set_notify_hook(w->srv->store, NULL, NULL);
-	pthread_mutex_lock(&w->lock);
-	w->stopping = 1;
-	pthread_mutex_unlock(&w->lock);
+	__atomic_store_n(&w->stopping, 1, __ATOMIC_RELEASE);
 	curl_multi_wakeup(w->multi);
 	pthread_join(w->thread, NULL);
 	while (w->inflight) {

@@ -18,17 +18,10 @@
 #define SHIFT_HORIZON (366 * MS_PER_DAY)	/* how far a shift's bounds are looked for */
 #define SHIFTS_MAX_WINDOW (366 * MS_PER_DAY)
 
-static json_t *iso_json(int64_t ms)
-{
-	char iso[ISO_LEN];
-	iso_format_utc(ms, iso);
-	return json_string(iso);
-}
-
 static json_t *shift_json(const char *schedule, const struct shift *sh)
 {
 	return json_pack("{s:s, s:s?, s:o, s:o}", "schedule", schedule, "user", sh->user, "start",
-			 iso_json(sh->start), "end", iso_json(sh->end));
+			 json_time(sh->start), "end", json_time(sh->end));
 }
 
 /* A time query parameter: *ms = its value, or dflt when absent; 400 when bad. */
@@ -172,8 +165,8 @@ out:
 static json_t *override_json(const struct override *o)
 {
 	return json_pack("{s:I, s:s, s:s, s:o, s:o, s:s}", "id", (json_int_t)o->id, "schedule",
-			 o->schedule, "user", o->user, "start", iso_json(o->start), "end",
-			 iso_json(o->end), "created_by", o->created_by);
+			 o->schedule, "user", o->user, "start", json_time(o->start), "end",
+			 json_time(o->end), "created_by", o->created_by);
 }
 
 void oncall_overrides(struct server *srv, struct http_request *req, const struct route_ctx *ctx)

@@ -20,6 +20,7 @@
 #include "oncall.h"
 #include "routes.h"
 #include "stats.h"
+#include "timeutil.h"
 #include "banned.h"
 
 static void health(struct server *srv, struct http_request *req, const struct route_ctx *ctx);
@@ -90,6 +91,15 @@ void reply_json(struct http_request *req, int status, json_t *doc)
 	char *s = json_dumps(doc, JSON_COMPACT);
 	json_decref(doc);
 	http_reply_take(req, status, "application/json", s, strlen(s));
+}
+
+json_t *json_time(int64_t ms)
+{
+	char iso[ISO_LEN];
+	if (!ms)
+		return json_null();
+	iso_format_utc(ms, iso);
+	return json_string(iso);
 }
 
 static void health(struct server *srv, struct http_request *req, const struct route_ctx *ctx)

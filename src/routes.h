@@ -60,5 +60,7 @@ int routes_code(size_t k);
 
 /* Replies with a JSON document (taken: decref'ed here). */
 void reply_json(struct http_request *req, int status, json_t *doc);
+/* ms as an ISO 8601 UTC string; JSON null for 0 (never happened, not set). */
+json_t *json_time(int64_t ms);
 
 #endif

@@ -222,7 +222,7 @@ def test_manual_escalate_moves_one_level_now(esc):
     assert r.status == 409 and "the incident is resolved" in r.body
 
 
-def test_escalate_needs_a_policy_and_a_responder(esc):
+def test_escalate_needs_a_policy_and_an_incident(esc):
     t = esc
     t.enqueue(key=K_PLAIN, dedup="p")
     assert t.show(1)["assigned_to"] == [] and t.show(1)["escalation_policy"] is None

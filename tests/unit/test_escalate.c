@@ -332,6 +332,12 @@ Test(escalate, reassign_refuses_bad_targets_and_writes_nothing)
 	cr_assert_eq(act(ACT_REASSIGN, "user:zed", MIN, &err), INCIDENT_EINVAL);
 	cr_assert_str_eq(err, "no user 'zed' in the configuration");
 	free(err);
+	cr_assert_eq(act(ACT_REASSIGN, "schedule:zed", MIN, &err), INCIDENT_EINVAL);
+	cr_assert_str_eq(err, "no schedule 'zed' in the configuration");
+	free(err);
+	cr_assert_eq(act(ACT_REASSIGN, "user:", MIN, &err), INCIDENT_EINVAL);
+	cr_assert_str_eq(err, "bad target 'user:' (use user:ID or schedule:ID)");
+	free(err);
 	cr_assert_eq(act(ACT_REASSIGN, "schedule:never", MIN, &err), INCIDENT_ECONFLICT);
 	cr_assert_str_eq(err, "nobody is on call for schedule 'never' now");
 	free(err);
