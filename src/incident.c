@@ -13,6 +13,7 @@
 #include "escalate.h"
 #include "incident.h"
 #include "notify.h"
+#include "review.h"
 #include "timeutil.h"
 #include "banned.h"
 
@@ -244,8 +245,8 @@ static int do_ack(struct store_tx *tx, const struct config *cfg, struct incident
 	return rc;
 }
 
-static int do_resolve(struct store_tx *tx, struct incident *inc, const char *actor,
-		      const char *why, int64_t now)
+static int do_resolve(struct store_tx *tx, const struct config *cfg, struct incident *inc,
+		      const char *actor, const char *why, int64_t now)
 {
 	if (inc->status == INC_RESOLVED)
 		return STORE_OK;
@@ -262,12 +263,14 @@ static int do_resolve(struct store_tx *tx, struct incident *inc, const char *act
 		rc = tx->ops->timer_cancel(tx->conn, inc->number, NULL);
 	if (rc == STORE_OK)
 		rc = notify_cancel(tx, inc->number);
+	if (rc == STORE_OK)
+		rc = review_required(tx, cfg, inc, actor, now);
 	return rc;
 }
 
 /* A resolve event resolves one alert; the incident follows when none is left. */
-static int resolve_alert(struct store_tx *tx, const struct alert *a, const struct event *ev,
-			 int64_t now)
+static int resolve_alert(struct store_tx *tx, const struct config *cfg, const struct alert *a,
+			 const struct event *ev, int64_t now)
 {
 	struct incident inc = { 0 };
 	int rc = tx->ops->incident_get(tx->conn, a->incident, &inc);
@@ -279,7 +282,7 @@ static int resolve_alert(struct store_tx *tx, const struct alert *a, const struc
 	if (inc.open_alerts <= 1) {
 		char *why = xasprintf("resolved by %s: alert %s resolved", ev->integration,
 				      a->dedup_key);
-		rc = do_resolve(tx, &inc, ev->integration, why, now);
+		rc = do_resolve(tx, cfg, &inc, ev->integration, why, now);
 		free(why);
 		goto out;
 	}
@@ -322,7 +325,7 @@ int incident_apply_event(struct store_tx *tx, const struct config *cfg,
 	if (ev->action == EV_ACKNOWLEDGE)
 		rc = ack_alert(tx, cfg, &a, ev, now);
 	else
-		rc = resolve_alert(tx, &a, ev, now);
+		rc = resolve_alert(tx, cfg, &a, ev, now);
 	alert_release(&a);
 	return rc;
 }
@@ -340,7 +343,7 @@ static int act_on(struct store_tx *tx, const struct config *cfg, const struct ac
 		}
 		return do_ack(tx, cfg, inc, a->actor, now);
 	case ACT_RESOLVE:
-		return do_resolve(tx, inc, a->actor, "resolved", now);
+		return do_resolve(tx, cfg, inc, a->actor, "resolved", now);
 	case ACT_NOTE:
 		inc->updated_at = now;
 		return incident_log(tx, inc->number, now, "note", a->actor, a->text);
@@ -412,7 +415,7 @@ static int fire(struct store_tx *tx, const struct config *cfg, const struct time
 	} else if (!strcmp(t->kind, TIMER_AUTO_RESOLVE) && inc.status != INC_RESOLVED) {
 		duration_format(svc ? svc->auto_resolve : now - inc.created_at, d, sizeof(d));
 		char *why = xasprintf("auto-resolved: open for %s", d);
-		rc = do_resolve(tx, &inc, "system", why, now);
+		rc = do_resolve(tx, cfg, &inc, "system", why, now);
 		free(why);
 	}
 out:

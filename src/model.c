@@ -95,6 +95,39 @@ void check_result_release(struct check_result_row *r)
 	memset(r, 0, sizeof(*r));
 }
 
+void postmortem_release(struct postmortem *p)
+{
+	free(p->incidents);
+	free(p->title);
+	free(p->owner);
+	free(p->status);
+	free(p->services);
+	free(p->detection);
+	free(p->factors);
+	free(p->approvals);
+	free(p->body);
+	memset(p, 0, sizeof(*p));
+}
+
+void pm_revision_release(struct pm_revision *r)
+{
+	free(r->actor);
+	free(r->change);
+	free(r->body);
+	memset(r, 0, sizeof(*r));
+}
+
+void action_item_release(struct action_item *a)
+{
+	free(a->text);
+	free(a->owner);
+	free(a->due);
+	free(a->status);
+	free(a->reason);
+	free(a->ticket);
+	memset(a, 0, sizeof(*a));
+}
+
 static void *list_add(void **v, size_t *n, size_t *cap, size_t size)
 {
 	if (*n == *cap) {
@@ -129,6 +162,9 @@ LIST_FUNCS(page_list, struct page, page_release)
 LIST_FUNCS(notification_list, struct notification, notification_release)
 LIST_FUNCS(check_status_list, struct check_status, check_status_release)
 LIST_FUNCS(check_result_list, struct check_result_row, check_result_release)
+LIST_FUNCS(postmortem_list, struct postmortem, postmortem_release)
+LIST_FUNCS(pm_revision_list, struct pm_revision, pm_revision_release)
+LIST_FUNCS(action_list, struct action_item, action_item_release)
 
 static const char *const status_names[] = {
 	[INC_TRIGGERED] = "triggered",

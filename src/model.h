@@ -1,6 +1,7 @@
 /*
  * model.h - the records tocsin keeps in its store: incidents, alerts, log entries
- * (the timeline), change events, timers, overrides, pages (the outbox).
+ * (the timeline), change events, timers, overrides, pages (the outbox), and the
+ * postmortems written afterwards with their revisions and action items.
  *
  * Plain structs with owned strings.  *_release() frees what a record owns and zeroes
  * it; records filled by the store are the caller's to release.  Times are int64_t
@@ -147,6 +148,62 @@ struct override {
 	char *created_by;
 };
 
+/* A postmortem: the Markdown body plus the structured fields reports query
+ * (DESIGN.md section 6).  status: draft, in_review, published, closed. */
+struct postmortem {
+	int64_t id;
+	int64_t incident;		/* the incident it was opened for */
+	char *incidents;		/* JSON array of incident numbers, e.g. [42] */
+	char *title;
+	char *owner;			/* user id; NULL: nobody could be named */
+	char *status;
+	int severity;			/* 1..5 */
+	char *services;			/* JSON array of service ids */
+	int64_t impact_start;		/* 0: not known yet */
+	int64_t detected;
+	int64_t acknowledged;
+	int64_t mitigated;
+	int64_t resolved;
+	char *detection;		/* how it was detected: check:site-http, alertmanager, ... */
+	char *factors;			/* JSON array of contributing factors */
+	char *approvals;		/* JSON array of the reviewers who approved */
+	char *body;			/* the Markdown */
+	int revision;			/* 1 at creation, + 1 per change */
+	int64_t created_at;
+	int64_t updated_at;
+};
+
+/* One change to a postmortem: who, when, what ("body", "owner: alice -> bob",
+ * "status: draft -> in_review", "approved"), and the body it left when it changed
+ * the body (NULL otherwise). */
+struct pm_revision {
+	int64_t id;
+	int64_t postmortem;
+	int revision;
+	int64_t at;
+	char *actor;
+	char *change;
+	char *body;
+};
+
+/* An action item of a postmortem, parsed from its task list and tracked here.
+ * status: open, done, declined (reason says why). */
+struct action_item {
+	int64_t id;
+	int64_t postmortem;
+	int position;			/* 1-based, in the task list */
+	char *text;			/* the item as written, owner and due date included */
+	char *owner;			/* user id; NULL: none written */
+	char *due;			/* YYYY-MM-DD */
+	int64_t due_at;			/* the end of the due day in the server's zone */
+	char *status;
+	char *reason;
+	char *ticket;			/* a link in the item, or NULL */
+	int64_t created_at;
+	int64_t updated_at;
+	int64_t reminded_at;		/* the last reminder sent; 0: none */
+};
+
 /* A growable list of records; release with the matching *_list_release(). */
 #define MODEL_LIST(name, type) \
 	struct name {          \
@@ -164,6 +221,9 @@ MODEL_LIST(page_list, struct page);
 MODEL_LIST(notification_list, struct notification);
 MODEL_LIST(check_status_list, struct check_status);
 MODEL_LIST(check_result_list, struct check_result_row);
+MODEL_LIST(postmortem_list, struct postmortem);
+MODEL_LIST(pm_revision_list, struct pm_revision);
+MODEL_LIST(action_list, struct action_item);
 
 void incident_release(struct incident *i);
 void alert_release(struct alert *a);
@@ -175,6 +235,9 @@ void page_release(struct page *p);
 void notification_release(struct notification *n);
 void check_status_release(struct check_status *c);
 void check_result_release(struct check_result_row *r);
+void postmortem_release(struct postmortem *p);
+void pm_revision_release(struct pm_revision *r);
+void action_item_release(struct action_item *a);
 
 /* Appends a zeroed record and returns it. */
 struct incident *incident_list_add(struct incident_list *l);
@@ -187,6 +250,9 @@ struct page *page_list_add(struct page_list *l);
 struct notification *notification_list_add(struct notification_list *l);
 struct check_status *check_status_list_add(struct check_status_list *l);
 struct check_result_row *check_result_list_add(struct check_result_list *l);
+struct postmortem *postmortem_list_add(struct postmortem_list *l);
+struct pm_revision *pm_revision_list_add(struct pm_revision_list *l);
+struct action_item *action_list_add(struct action_list *l);
 void incident_list_release(struct incident_list *l);
 void alert_list_release(struct alert_list *l);
 void log_list_release(struct log_list *l);
@@ -197,6 +263,9 @@ void page_list_release(struct page_list *l);
 void notification_list_release(struct notification_list *l);
 void check_status_list_release(struct check_status_list *l);
 void check_result_list_release(struct check_result_list *l);
+void postmortem_list_release(struct postmortem_list *l);
+void pm_revision_list_release(struct pm_revision_list *l);
+void action_list_release(struct action_list *l);
 
 const char *incident_status_name(enum incident_status s);
 int incident_status_parse(const char *s, enum incident_status *out);

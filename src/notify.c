@@ -123,6 +123,15 @@ static int add_delivery(struct store_tx *tx, int64_t page, int64_t incident, con
 	return store_tx_notification_add(tx, &n);
 }
 
+int notify_user(struct store_tx *tx, const struct config *cfg, const char *user,
+		const char *kind, const char *text, int64_t now)
+{
+	const struct user *u = user ? config_user(cfg, user) : NULL;
+	if (!u || !u->ncontacts)
+		return STORE_OK;
+	return add_delivery(tx, 0, 0, u->id, &u->contacts[0], kind, now, now, text);
+}
+
 int notify_plan_page(struct store_tx *tx, const struct config *cfg, const struct incident *inc,
 		     const struct page *p)
 {
@@ -333,9 +342,19 @@ static void build_message(struct notify *w, struct store_conn *c, struct message
 		page_texts(m);
 		return;
 	}
+	static const struct {
+		const char *kind, *subject;
+	} subjects[] = {
+		{ "shift", "[tocsin] your on-call shift begins" },
+		{ "postmortem", "[tocsin] a postmortem is yours to write" },
+		{ "reminder", "[tocsin] an action item is overdue" },
+	};
 	const char *text = bundle_text ? bundle_text : m->n->text ? m->n->text : "";
-	m->subject = xstrdup(!strcmp(m->n->kind, "shift") ? "[tocsin] your on-call shift begins"
-							  : "[tocsin] pages held back");
+	const char *subject = "[tocsin] pages held back";
+	for (size_t i = 0; i < ARRAY_SIZE(subjects); i++)
+		if (!strcmp(m->n->kind, subjects[i].kind))
+			subject = subjects[i].subject;
+	m->subject = xstrdup(subject);
 	m->text = xstrdup(text);
 	m->brief = xasprintf("tocsin: %.280s", text);
 }

@@ -24,6 +24,12 @@ struct notify;
 /* In a writer transaction: the deliveries of page p of incident inc. */
 int notify_plan_page(struct store_tx *tx, const struct config *cfg, const struct incident *inc,
 		     const struct page *p);
+/* In a writer transaction: a one-off message of kind ("postmortem", "reminder") to
+ * the user's first contact method, due now.  A user unknown or without contact
+ * methods is told nothing (STORE_OK). */
+int notify_user(struct store_tx *tx, const struct config *cfg, const char *user,
+		const char *kind, const char *text, int64_t now);
+
 /* In a writer transaction: the incident was acknowledged or resolved, so its pending
  * page deliveries are cancelled. */
 int notify_cancel(struct store_tx *tx, int64_t incident);

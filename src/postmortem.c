@@ -40,7 +40,30 @@ struct lint {
 	struct section *sec;
 	size_t nsec;
 	size_t words;
+	size_t gaps;
 };
+
+#define GAP_MARK "fill in:"
+
+/* True when a section still holds a gap a draft left for people: the gap is its
+ * finding, and the rules about what the section should say wait until it is filled. */
+static int section_has_gap(const struct section *s)
+{
+	for (cmark_node *n = s->first; n && n != s->end; n = cmark_node_next(n)) {
+		cmark_iter *it = cmark_iter_new(n);
+		int found = 0;
+		while (!found && cmark_iter_next(it) != CMARK_EVENT_DONE) {
+			cmark_node *x = cmark_iter_get_node(it);
+			cmark_node_type t = cmark_node_get_type(x);
+			found = (t == CMARK_NODE_HTML_BLOCK || t == CMARK_NODE_HTML_INLINE) &&
+				strstr(cmark_node_get_literal(x), GAP_MARK);
+		}
+		cmark_iter_free(it);
+		if (found)
+			return 1;
+	}
+	return 0;
+}
 
 static void add(struct lint *l, int line, int error, const char *fmt, ...) PRINTF_LIKE(4, 5);
 static void add(struct lint *l, int line, int error, const char *fmt, ...)
@@ -232,6 +255,10 @@ static void rule_summary(struct lint *l)
 	if (times < 2 || !zone)
 		add(l, s->line, 1, "Issue Summary: give the duration with its start and end times "
 			"and their time zone, e.g. '09:14-10:02 UTC (48 minutes)'");
+	if (section_has_gap(s)) {
+		free(text);
+		return;
+	}
 	if (!has_word(text, impact, ARRAY_SIZE(impact)))
 		add(l, s->line, 1, "Issue Summary: state the impact: what was down or slow, what "
 			"users saw, and what share of them");
@@ -304,7 +331,7 @@ static void rule_timeline(struct lint *l)
 static void rule_detail(struct lint *l, const char *name, size_t min_words)
 {
 	const struct section *s = find(l, name);
-	if (!s)
+	if (!s || section_has_gap(s))
 		return;
 	char *text = section_text(s);
 	if (count_words(text) < min_words)
@@ -340,7 +367,7 @@ static void rule_actions(struct lint *l)
 				action_item(l, it);
 			}
 	}
-	if (!tasks)
+	if (!tasks && !section_has_gap(s))
 		add(l, s->line, 1, "Corrective and Preventative Measures: list the specific action "
 			"items as a task list: '- [ ] patch nginx on web-01 (@bob, due 2026-12-01)'");
 }
@@ -358,8 +385,9 @@ static void rule_blocks(struct lint *l, cmark_node *doc)
 		if (ev != CMARK_EVENT_ENTER)
 			continue;
 		if ((t == CMARK_NODE_HTML_BLOCK || t == CMARK_NODE_HTML_INLINE) &&
-		    strstr(cmark_node_get_literal(n), "fill in:")) {
-			const char *what = strstr(cmark_node_get_literal(n), "fill in:") + 8;
+		    strstr(cmark_node_get_literal(n), GAP_MARK)) {
+			const char *what = strstr(cmark_node_get_literal(n), GAP_MARK) + 8;
+			l->gaps++;
 			int len = (int)strcspn(what, "-\n");
 			while (len > 0 && what[len - 1] == ' ')
 				len--;
@@ -437,7 +465,7 @@ size_t postmortem_lint(const char *md, size_t len, struct pm_finding **out)
 	rule_detail(&l, COMBINED, 50);
 	rule_actions(&l);
 	rule_blocks(&l, doc);
-	if (l.words < PM_WORDS_MIN || l.words > PM_WORDS_MAX)
+	if (!l.gaps && (l.words < PM_WORDS_MIN || l.words > PM_WORDS_MAX))
 		add(&l, 1, 0, "length: %zu words; a postmortem reads best at %d to %d", l.words,
 		    PM_WORDS_MIN, PM_WORDS_MAX);
 	for (size_t i = 0; i < l.nsec; i++)
@@ -448,6 +476,106 @@ size_t postmortem_lint(const char *md, size_t len, struct pm_finding **out)
 	sort_by_line(l.v, l.n);
 	*out = l.v;
 	return l.n;
+}
+
+/* --- action items ---------------------------------------------------------------------- */
+
+/* The first link's URL under n, or NULL. */
+static const char *first_url(cmark_node *n)
+{
+	if (cmark_node_get_type(n) == CMARK_NODE_LINK)
+		return cmark_node_get_url(n);
+	for (cmark_node *c = cmark_node_first_child(n); c; c = cmark_node_next(c)) {
+		const char *u = first_url(c);
+		if (u)
+			return u;
+	}
+	return NULL;
+}
+
+/* "@bob" -> "bob"; "due 2026-12-01" -> "2026-12-01". */
+static void read_action(struct pm_action *a, cmark_node *it)
+{
+	const char *at = a->text, *due;
+	while ((at = strchr(at, '@')) && at > a->text && isalnum((unsigned char)at[-1]))
+		at++;	/* an e-mail address, not an owner */
+	if (at) {
+		size_t n = 0;
+		while (isalnum((unsigned char)at[1 + n]) || strchr("._-", at[1 + n]))
+			n++;
+		while (n && strchr("._-", at[n]))
+			n--;	/* "@bob." ends a sentence */
+		a->owner = n ? xstrndup(at + 1, n) : NULL;
+	}
+	if ((due = strstr(a->text, "due ")) && isdigit((unsigned char)due[4]) && due[8] == '-' &&
+	    isdigit((unsigned char)due[9]) && due[11] == '-' && isdigit((unsigned char)due[13]))
+		a->due = xstrndup(due + 4, 10);
+	const char *url = first_url(it);
+	a->ticket = url && *url ? xstrdup(url) : NULL;
+}
+
+size_t postmortem_actions(const char *md, size_t len, struct pm_action **out)
+{
+	struct lint l = { 0 };
+	cmark_parser *p;
+	cmark_node *doc = parse(md, len, &p);
+	struct pm_action *v = NULL;
+	size_t n = 0;
+	read_sections(&l, doc);
+	const struct section *s = find(&l, "Corrective and Preventative Measures");
+	for (cmark_node *b = s ? s->first : NULL; b && b != s->end; b = cmark_node_next(b)) {
+		if (cmark_node_get_type(b) != CMARK_NODE_LIST)
+			continue;
+		for (cmark_node *it = cmark_node_first_child(b); it; it = cmark_node_next(it)) {
+			if (strcmp(cmark_node_get_type_string(it), "tasklist"))
+				continue;
+			v = xrealloc(v, (n + 1) * sizeof(*v));
+			struct pm_action *a = &v[n++];
+			memset(a, 0, sizeof(*a));
+			a->line = cmark_node_get_start_line(it);
+			a->checked = cmark_gfm_extensions_get_tasklist_item_checked(it);
+			a->text = text_of(it);
+			a->text[strcspn(a->text, "\n")] = '\0';
+			read_action(a, it);
+		}
+	}
+	for (size_t i = 0; i < l.nsec; i++)
+		free(l.sec[i].name);
+	free(l.sec);
+	cmark_node_free(doc);
+	cmark_parser_free(p);
+	*out = v;
+	return n;
+}
+
+void pm_actions_free(struct pm_action *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].text);
+		free(v[i].owner);
+		free(v[i].due);
+		free(v[i].ticket);
+	}
+	free(v);
+}
+
+char *postmortem_check_box(const char *md, int line, int checked)
+{
+	const char *p = md;
+	for (int l = 1; l < line && p; l++)
+		if ((p = strchr(p, '\n')))
+			p++;
+	if (!p)
+		return NULL;
+	const char *eol = p + strcspn(p, "\n"), *box = p + strspn(p, " \t");
+	if (box + 2 >= eol || !strchr("-*+", *box) || !strchr(" \t", box[1]))
+		return NULL;
+	box += 1 + strspn(box + 1, " \t");
+	if (box + 3 > eol || box[0] != '[' || box[2] != ']' || !strchr(" xX", box[1]))
+		return NULL;
+	char *out = xstrdup(md);
+	out[box + 1 - md] = checked ? 'x' : ' ';
+	return out;
 }
 
 /* --- the rendered page ---------------------------------------------------------------- */

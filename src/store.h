@@ -25,6 +25,7 @@
 #ifndef TOCSIN_STORE_H
 #define TOCSIN_STORE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "model.h"
@@ -44,6 +45,19 @@ struct incident_filter {
 	const char *service;	/* NULL: all */
 	int64_t created_since;	/* 0: no bound */
 	int64_t limit;		/* 0: no limit */
+};
+
+struct pm_filter {
+	const char *status;	/* NULL: all */
+	const char *owner;	/* NULL: all */
+	int64_t incident;	/* 0: all; else the postmortems of this incident */
+};
+
+struct action_filter {
+	int64_t postmortem;	/* 0: all */
+	const char *owner;	/* NULL: all */
+	int open_only;		/* only status open */
+	int64_t due_before;	/* 0: no bound; else only due_at <= due_before */
 };
 
 /*
@@ -167,6 +181,24 @@ struct store_ops {
 	/* STORE_FOUND when the override existed (and is gone), else STORE_NOTFOUND. */
 	int (*override_delete)(struct store_conn *c, const char *schedule, int64_t id);
 
+	int (*postmortem_insert)(struct store_conn *c, struct postmortem *p);	/* sets id */
+	int (*postmortem_get)(struct store_conn *c, int64_t id, struct postmortem *out);
+	int (*postmortem_update)(struct store_conn *c, const struct postmortem *p);
+	/* The postmortems that match, newest first. */
+	int (*postmortem_list)(struct store_conn *c, const struct pm_filter *f,
+			       struct postmortem_list *out);
+	int (*pm_revision_add)(struct store_conn *c, struct pm_revision *r);	/* sets id */
+	/* A postmortem's revisions, oldest first. */
+	int (*pm_revision_list)(struct store_conn *c, int64_t postmortem,
+				struct pm_revision_list *out);
+	int (*action_insert)(struct store_conn *c, struct action_item *a);	/* sets id */
+	int (*action_get)(struct store_conn *c, int64_t id, struct action_item *out);
+	int (*action_update)(struct store_conn *c, const struct action_item *a);
+	int (*action_delete)(struct store_conn *c, int64_t id);
+	/* The action items that match, by postmortem and position. */
+	int (*action_list)(struct store_conn *c, const struct action_filter *f,
+			   struct action_list *out);
+
 	int (*maintenance_set)(struct store_conn *c, const char *service, int64_t start,
 			       int64_t end, const char *actor);
 	/* The latest end of any maintenance window (0 when there is none). */
@@ -177,6 +209,9 @@ struct store_ops {
 };
 
 extern const struct store_ops store_sqlite_ops;
+/* The SQLite schema as numbered migrations (store_sqlite_schema.c). */
+extern const char *const sqlite_migrations[];
+extern const size_t sqlite_migrations_count;
 
 struct store;
 

@@ -12,8 +12,8 @@
  * process) from failing a batch.  SQL is never built by string formatting: every
  * value is a bound parameter.
  *
- * Schema changes are numbered migrations[]; migrate() applies those above
- * PRAGMA user_version in one transaction each.  Add a migration, never edit one.
+ * Schema changes are the numbered migrations of store_sqlite_schema.c; migrate()
+ * applies those above PRAGMA user_version in one transaction each.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -23,169 +23,6 @@
 
 #include "store.h"
 #include "banned.h"
-
-static const char *const migrations[] = {
-	/* 1: the foundation */
-	"CREATE TABLE incidents ("
-	" number INTEGER PRIMARY KEY,"
-	" service TEXT NOT NULL,"
-	" title TEXT NOT NULL,"
-	" status INTEGER NOT NULL,"
-	" severity INTEGER NOT NULL,"
-	" urgency_high INTEGER NOT NULL,"
-	" created_at INTEGER NOT NULL,"
-	" acknowledged_at INTEGER NOT NULL DEFAULT 0,"
-	" resolved_at INTEGER NOT NULL DEFAULT 0,"
-	" updated_at INTEGER NOT NULL,"
-	" assigned_to TEXT NOT NULL DEFAULT '[]',"
-	" escalation_level INTEGER NOT NULL DEFAULT 1,"
-	" alert_count INTEGER NOT NULL DEFAULT 0,"
-	" open_alerts INTEGER NOT NULL DEFAULT 0,"
-	" group_key TEXT,"
-	" paged INTEGER NOT NULL DEFAULT 1);"
-	"CREATE INDEX incidents_open ON incidents(service, status) WHERE status < 2;"
-	"CREATE TABLE alerts ("
-	" id INTEGER PRIMARY KEY,"
-	" incident INTEGER NOT NULL REFERENCES incidents(number),"
-	" service TEXT NOT NULL,"
-	" dedup_key TEXT NOT NULL,"
-	" resolved INTEGER NOT NULL DEFAULT 0,"
-	" count INTEGER NOT NULL DEFAULT 1,"
-	" summary TEXT NOT NULL,"
-	" source TEXT,"
-	" severity TEXT NOT NULL,"
-	" details TEXT,"
-	" integration TEXT NOT NULL,"
-	" created_at INTEGER NOT NULL,"
-	" updated_at INTEGER NOT NULL,"
-	" resolved_at INTEGER NOT NULL DEFAULT 0);"
-	"CREATE UNIQUE INDEX alerts_open_key ON alerts(service, dedup_key) WHERE resolved = 0;"
-	"CREATE INDEX alerts_incident ON alerts(incident);"
-	"CREATE TABLE log ("
-	" id INTEGER PRIMARY KEY,"
-	" incident INTEGER NOT NULL,"
-	" at INTEGER NOT NULL,"
-	" type TEXT NOT NULL,"
-	" actor TEXT NOT NULL,"
-	" message TEXT NOT NULL);"
-	"CREATE INDEX log_incident ON log(incident, id);"
-	"CREATE TABLE changes ("
-	" id INTEGER PRIMARY KEY,"
-	" service TEXT NOT NULL,"
-	" at INTEGER NOT NULL,"
-	" summary TEXT NOT NULL,"
-	" source TEXT,"
-	" payload TEXT NOT NULL);"
-	"CREATE INDEX changes_service_at ON changes(service, at);"
-	"CREATE TABLE tokens ("
-	" id INTEGER PRIMARY KEY,"
-	" user TEXT NOT NULL,"
-	" hash TEXT NOT NULL UNIQUE,"
-	" created_at INTEGER NOT NULL,"
-	" revoked_at INTEGER NOT NULL DEFAULT 0);"
-	"CREATE TABLE timers ("
-	" id INTEGER PRIMARY KEY,"
-	" incident INTEGER NOT NULL,"
-	" kind TEXT NOT NULL,"
-	" due INTEGER NOT NULL);"
-	"CREATE INDEX timers_incident ON timers(incident, kind);"
-	"CREATE TABLE maintenance ("
-	" id INTEGER PRIMARY KEY,"
-	" service TEXT NOT NULL,"
-	" start_at INTEGER NOT NULL,"
-	" end_at INTEGER NOT NULL,"
-	" actor TEXT NOT NULL);"
-	"CREATE INDEX maintenance_service ON maintenance(service, end_at);",
-	/* 2: on-call overrides */
-	"CREATE TABLE overrides ("
-	" id INTEGER PRIMARY KEY,"
-	" schedule TEXT NOT NULL,"
-	" user TEXT NOT NULL,"
-	" start_at INTEGER NOT NULL,"
-	" end_at INTEGER NOT NULL,"
-	" created_at INTEGER NOT NULL,"
-	" created_by TEXT NOT NULL);"
-	"CREATE INDEX overrides_schedule ON overrides(schedule, end_at);",
-	/* 3: escalation: the policy an incident follows, and the outbox of pages; timer
-	 * ids are never reused, so a cancelled timer's id cannot name a newer timer */
-	"CREATE TABLE timers_new ("
-	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
-	" incident INTEGER NOT NULL,"
-	" kind TEXT NOT NULL,"
-	" due INTEGER NOT NULL);"
-	"INSERT INTO timers_new (id, incident, kind, due) SELECT id, incident, kind, due FROM timers;"
-	"DROP TABLE timers;"
-	"ALTER TABLE timers_new RENAME TO timers;"
-	"CREATE INDEX timers_incident ON timers(incident, kind);"
-	"ALTER TABLE incidents ADD COLUMN policy TEXT;"
-	"ALTER TABLE incidents ADD COLUMN escalation_loop INTEGER NOT NULL DEFAULT 0;"
-	"CREATE TABLE pages ("
-	" id INTEGER PRIMARY KEY,"
-	" incident INTEGER NOT NULL,"
-	" user TEXT NOT NULL,"
-	" level INTEGER NOT NULL,"
-	" loop INTEGER NOT NULL,"
-	" reason TEXT NOT NULL,"
-	" created_at INTEGER NOT NULL,"
-	" status TEXT NOT NULL DEFAULT 'pending');"
-	"CREATE INDEX pages_incident ON pages(incident, id);"
-	"CREATE INDEX pages_pending ON pages(id) WHERE status = 'pending';",
-	/* 4: paging people: deliveries, single-use action links, stored settings */
-	"CREATE TABLE notifications ("
-	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
-	" page INTEGER NOT NULL,"
-	" incident INTEGER NOT NULL,"
-	" user TEXT NOT NULL,"
-	" contact TEXT NOT NULL,"
-	" channel TEXT NOT NULL,"
-	" kind TEXT NOT NULL,"
-	" due INTEGER NOT NULL,"
-	" status TEXT NOT NULL,"
-	" attempts INTEGER NOT NULL DEFAULT 0,"
-	" created_at INTEGER NOT NULL,"
-	" sent_at INTEGER NOT NULL DEFAULT 0,"
-	" last_error TEXT,"
-	" text TEXT);"
-	"CREATE INDEX notifications_pending ON notifications(due) WHERE status = 'pending';"
-	"CREATE INDEX notifications_incident ON notifications(incident, id);"
-	"CREATE INDEX notifications_sent ON notifications(user, contact, sent_at);"
-	"CREATE INDEX notifications_user_status ON notifications(user, contact, status);"
-	"CREATE TABLE act_uses ("
-	" token TEXT PRIMARY KEY,"
-	" user TEXT NOT NULL,"
-	" used_at INTEGER NOT NULL);"
-	"CREATE TABLE settings ("
-	" name TEXT PRIMARY KEY,"
-	" value BLOB NOT NULL);"
-	"CREATE TABLE shift_notices ("
-	" schedule TEXT NOT NULL,"
-	" start_at INTEGER NOT NULL,"
-	" user TEXT NOT NULL,"
-	" PRIMARY KEY (schedule, start_at));",
-	/* 5: built-in checks: their status and a bounded history of results */
-	"CREATE TABLE check_status ("
-	" id TEXT PRIMARY KEY,"
-	" state INTEGER NOT NULL,"
-	" hard_state INTEGER NOT NULL,"
-	" attempts INTEGER NOT NULL,"
-	" since INTEGER NOT NULL,"
-	" last_run INTEGER NOT NULL,"
-	" next_run INTEGER NOT NULL,"
-	" latency INTEGER NOT NULL,"
-	" output TEXT,"
-	" flapping INTEGER NOT NULL,"
-	" suppressed INTEGER NOT NULL,"
-	" last_ping INTEGER NOT NULL,"
-	" history TEXT NOT NULL);"
-	"CREATE TABLE check_results ("
-	" id INTEGER PRIMARY KEY,"
-	" check_id TEXT NOT NULL,"
-	" at INTEGER NOT NULL,"
-	" state INTEGER NOT NULL,"
-	" latency INTEGER NOT NULL,"
-	" output TEXT);"
-	"CREATE INDEX check_results_check ON check_results(check_id, id);",
-};
 
 enum stmt {
 	S_BEGIN,
@@ -248,6 +85,17 @@ enum stmt {
 	S_OVERRIDE_LIST,
 	S_OVERRIDE_LIST_ALL,
 	S_OVERRIDE_DELETE,
+	S_PM_INSERT,
+	S_PM_GET,
+	S_PM_UPDATE,
+	S_PM_LIST,
+	S_REV_ADD,
+	S_REV_LIST,
+	S_ACT_INSERT,
+	S_ACT_GET,
+	S_ACT_UPDATE,
+	S_ACT_DELETE,
+	S_ACT_LIST,
 	S_PING,
 	S_COUNT
 };
@@ -259,6 +107,12 @@ enum stmt {
 #define INCIDENT_COLS "number, service, title, status, severity, urgency_high, created_at, " \
 		      "acknowledged_at, resolved_at, updated_at, assigned_to, escalation_level, " \
 		      "alert_count, open_alerts, group_key, paged, policy, escalation_loop"
+
+#define PM_COLS "id, incident, incidents, title, owner, status, severity, services, impact_start, " \
+		"detected, acknowledged, mitigated, resolved, detection, factors, approvals, body, " \
+		"revision, created_at, updated_at"
+#define ACTION_COLS "id, postmortem, position, text, owner, due, due_at, status, reason, " \
+		    "ticket, created_at, updated_at, reminded_at"
 
 static const char *const stmt_sql[S_COUNT] = {
 	[S_BEGIN] = "BEGIN IMMEDIATE",
@@ -368,6 +222,33 @@ static const char *const stmt_sql[S_COUNT] = {
 				" FROM overrides WHERE end_at > ?2 AND start_at < ?3"
 				" ORDER BY created_at, id",
 	[S_OVERRIDE_DELETE] = "DELETE FROM overrides WHERE schedule = ?1 AND id = ?2",
+	[S_PM_INSERT] = "INSERT INTO postmortems (incident, incidents, title, owner, status, severity,"
+			" services, impact_start, detected, acknowledged, mitigated, resolved, detection,"
+			" factors, approvals, body, revision, created_at, updated_at)"
+			" VALUES (?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20)",
+	[S_PM_GET] = "SELECT " PM_COLS " FROM postmortems WHERE id = ?1",
+	[S_PM_UPDATE] = "UPDATE postmortems SET incident = ?2, incidents = ?3, title = ?4, owner = ?5,"
+			" status = ?6, severity = ?7, services = ?8, impact_start = ?9, detected = ?10,"
+			" acknowledged = ?11, mitigated = ?12, resolved = ?13, detection = ?14,"
+			" factors = ?15, approvals = ?16, body = ?17, revision = ?18, created_at = ?19,"
+			" updated_at = ?20 WHERE id = ?1",
+	[S_PM_LIST] = "SELECT " PM_COLS " FROM postmortems WHERE (?1 IS NULL OR status = ?1)"
+		      " AND (?2 IS NULL OR owner = ?2) AND (?3 = 0 OR incident = ?3) ORDER BY id DESC",
+	[S_REV_ADD] = "INSERT INTO pm_revisions (postmortem, revision, at, actor, change, body)"
+		      " VALUES (?1,?2,?3,?4,?5,?6)",
+	[S_REV_LIST] = "SELECT id, postmortem, revision, at, actor, change, body FROM pm_revisions"
+		       " WHERE postmortem = ?1 ORDER BY id",
+	[S_ACT_INSERT] = "INSERT INTO action_items (postmortem, position, text, owner, due, due_at,"
+			 " status, reason, ticket, created_at, updated_at, reminded_at)"
+			 " VALUES (?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)",
+	[S_ACT_GET] = "SELECT " ACTION_COLS " FROM action_items WHERE id = ?1",
+	[S_ACT_UPDATE] = "UPDATE action_items SET postmortem = ?2, position = ?3, text = ?4, owner = ?5,"
+			 " due = ?6, due_at = ?7, status = ?8, reason = ?9, ticket = ?10,"
+			 " created_at = ?11, updated_at = ?12, reminded_at = ?13 WHERE id = ?1",
+	[S_ACT_DELETE] = "DELETE FROM action_items WHERE id = ?1",
+	[S_ACT_LIST] = "SELECT " ACTION_COLS " FROM action_items WHERE (?1 = 0 OR postmortem = ?1)"
+		       " AND (?2 IS NULL OR owner = ?2) AND (?3 = 0 OR status = 'open')"
+		       " AND (?4 = 0 OR due_at <= ?4) ORDER BY postmortem, position, id",
 	[S_PING] = "SELECT count(*) FROM sqlite_master",
 };
 
@@ -501,7 +382,7 @@ static int sq_schema_version(struct store_conn *c)
 static int sq_migrate(struct store_conn *c, char **err)
 {
 	int have = sq_schema_version(c);
-	int want = (int)ARRAY_SIZE(migrations);
+	int want = (int)sqlite_migrations_count;
 	if (have < 0) {
 		*err = xasprintf("cannot read schema version: %s", sqlite3_errmsg(c->db));
 		return STORE_FAULT;
@@ -514,7 +395,7 @@ static int sq_migrate(struct store_conn *c, char **err)
 	for (int v = have; v < want; v++) {
 		char *msg = NULL;
 		char *sql = xasprintf("BEGIN IMMEDIATE; %s; PRAGMA user_version=%d; COMMIT;",
-				      migrations[v], v + 1);
+				      sqlite_migrations[v], v + 1);
 		int rc = sqlite3_exec(c->db, sql, NULL, NULL, &msg);
 		free(sql);
 		if (rc != SQLITE_OK) {
@@ -1430,6 +1311,240 @@ static int sq_override_delete(struct store_conn *c, const char *schedule, int64_
 	return sqlite3_changes(c->db) ? STORE_FOUND : STORE_NOTFOUND;
 }
 
+/* --- postmortems ---------------------------------------------------------------- */
+
+/* Binds every column of p as ?1..?20 in PM_COLS order (?1, the id, unused by insert). */
+static void bind_postmortem(sqlite3_stmt *st, const struct postmortem *p)
+{
+	sqlite3_bind_int64(st, 1, p->id);
+	sqlite3_bind_int64(st, 2, p->incident);
+	bind_text(st, 3, p->incidents);
+	bind_text(st, 4, p->title);
+	bind_text(st, 5, p->owner);
+	bind_text(st, 6, p->status);
+	sqlite3_bind_int(st, 7, p->severity);
+	bind_text(st, 8, p->services);
+	sqlite3_bind_int64(st, 9, p->impact_start);
+	sqlite3_bind_int64(st, 10, p->detected);
+	sqlite3_bind_int64(st, 11, p->acknowledged);
+	sqlite3_bind_int64(st, 12, p->mitigated);
+	sqlite3_bind_int64(st, 13, p->resolved);
+	bind_text(st, 14, p->detection);
+	bind_text(st, 15, p->factors);
+	bind_text(st, 16, p->approvals);
+	bind_text(st, 17, p->body);
+	sqlite3_bind_int(st, 18, p->revision);
+	sqlite3_bind_int64(st, 19, p->created_at);
+	sqlite3_bind_int64(st, 20, p->updated_at);
+}
+
+static void read_postmortem(sqlite3_stmt *st, struct postmortem *p)
+{
+	p->id = sqlite3_column_int64(st, 0);
+	p->incident = sqlite3_column_int64(st, 1);
+	p->incidents = col_text(st, 2);
+	p->title = col_text(st, 3);
+	p->owner = col_text(st, 4);
+	p->status = col_text(st, 5);
+	p->severity = sqlite3_column_int(st, 6);
+	p->services = col_text(st, 7);
+	p->impact_start = sqlite3_column_int64(st, 8);
+	p->detected = sqlite3_column_int64(st, 9);
+	p->acknowledged = sqlite3_column_int64(st, 10);
+	p->mitigated = sqlite3_column_int64(st, 11);
+	p->resolved = sqlite3_column_int64(st, 12);
+	p->detection = col_text(st, 13);
+	p->factors = col_text(st, 14);
+	p->approvals = col_text(st, 15);
+	p->body = col_text(st, 16);
+	p->revision = sqlite3_column_int(st, 17);
+	p->created_at = sqlite3_column_int64(st, 18);
+	p->updated_at = sqlite3_column_int64(st, 19);
+}
+
+static int sq_postmortem_insert(struct store_conn *c, struct postmortem *p)
+{
+	sqlite3_stmt *st = prep(c, S_PM_INSERT);
+	if (!st)
+		return STORE_FAULT;
+	bind_postmortem(st, p);
+	int rc = finish(c, st, "postmortem_insert");
+	if (rc == STORE_OK)
+		p->id = sqlite3_last_insert_rowid(c->db);
+	return rc;
+}
+
+static int sq_postmortem_get(struct store_conn *c, int64_t id, struct postmortem *out)
+{
+	sqlite3_stmt *st = prep(c, S_PM_GET);
+	if (!st)
+		return STORE_FAULT;
+	sqlite3_bind_int64(st, 1, id);
+	int rc = step_row(c, st, "postmortem_get");
+	if (rc == STORE_FOUND) {
+		read_postmortem(st, out);
+		done_rows(st);
+	}
+	return rc;
+}
+
+static int sq_postmortem_update(struct store_conn *c, const struct postmortem *p)
+{
+	sqlite3_stmt *st = prep(c, S_PM_UPDATE);
+	if (!st)
+		return STORE_FAULT;
+	bind_postmortem(st, p);
+	return finish(c, st, "postmortem_update");
+}
+
+static int sq_postmortem_list(struct store_conn *c, const struct pm_filter *f,
+			      struct postmortem_list *out)
+{
+	sqlite3_stmt *st = prep(c, S_PM_LIST);
+	int rc;
+	if (!st)
+		return STORE_FAULT;
+	bind_text(st, 1, f->status);
+	bind_text(st, 2, f->owner);
+	sqlite3_bind_int64(st, 3, f->incident);
+	while ((rc = step_row(c, st, "postmortem_list")) == STORE_FOUND)
+		read_postmortem(st, postmortem_list_add(out));
+	return rc;
+}
+
+static int sq_pm_revision_add(struct store_conn *c, struct pm_revision *r)
+{
+	sqlite3_stmt *st = prep(c, S_REV_ADD);
+	if (!st)
+		return STORE_FAULT;
+	sqlite3_bind_int64(st, 1, r->postmortem);
+	sqlite3_bind_int(st, 2, r->revision);
+	sqlite3_bind_int64(st, 3, r->at);
+	bind_text(st, 4, r->actor);
+	bind_text(st, 5, r->change);
+	bind_text(st, 6, r->body);
+	int rc = finish(c, st, "pm_revision_add");
+	if (rc == STORE_OK)
+		r->id = sqlite3_last_insert_rowid(c->db);
+	return rc;
+}
+
+static int sq_pm_revision_list(struct store_conn *c, int64_t postmortem,
+			       struct pm_revision_list *out)
+{
+	sqlite3_stmt *st = prep(c, S_REV_LIST);
+	int rc;
+	if (!st)
+		return STORE_FAULT;
+	sqlite3_bind_int64(st, 1, postmortem);
+	while ((rc = step_row(c, st, "pm_revision_list")) == STORE_FOUND) {
+		struct pm_revision *r = pm_revision_list_add(out);
+		r->id = sqlite3_column_int64(st, 0);
+		r->postmortem = sqlite3_column_int64(st, 1);
+		r->revision = sqlite3_column_int(st, 2);
+		r->at = sqlite3_column_int64(st, 3);
+		r->actor = col_text(st, 4);
+		r->change = col_text(st, 5);
+		r->body = col_text(st, 6);
+	}
+	return rc;
+}
+
+/* Binds every column of a as ?1..?13 in ACTION_COLS order. */
+static void bind_action(sqlite3_stmt *st, const struct action_item *a)
+{
+	sqlite3_bind_int64(st, 1, a->id);
+	sqlite3_bind_int64(st, 2, a->postmortem);
+	sqlite3_bind_int(st, 3, a->position);
+	bind_text(st, 4, a->text);
+	bind_text(st, 5, a->owner);
+	bind_text(st, 6, a->due);
+	sqlite3_bind_int64(st, 7, a->due_at);
+	bind_text(st, 8, a->status);
+	bind_text(st, 9, a->reason);
+	bind_text(st, 10, a->ticket);
+	sqlite3_bind_int64(st, 11, a->created_at);
+	sqlite3_bind_int64(st, 12, a->updated_at);
+	sqlite3_bind_int64(st, 13, a->reminded_at);
+}
+
+static void read_action(sqlite3_stmt *st, struct action_item *a)
+{
+	a->id = sqlite3_column_int64(st, 0);
+	a->postmortem = sqlite3_column_int64(st, 1);
+	a->position = sqlite3_column_int(st, 2);
+	a->text = col_text(st, 3);
+	a->owner = col_text(st, 4);
+	a->due = col_text(st, 5);
+	a->due_at = sqlite3_column_int64(st, 6);
+	a->status = col_text(st, 7);
+	a->reason = col_text(st, 8);
+	a->ticket = col_text(st, 9);
+	a->created_at = sqlite3_column_int64(st, 10);
+	a->updated_at = sqlite3_column_int64(st, 11);
+	a->reminded_at = sqlite3_column_int64(st, 12);
+}
+
+static int sq_action_insert(struct store_conn *c, struct action_item *a)
+{
+	sqlite3_stmt *st = prep(c, S_ACT_INSERT);
+	if (!st)
+		return STORE_FAULT;
+	bind_action(st, a);
+	int rc = finish(c, st, "action_insert");
+	if (rc == STORE_OK)
+		a->id = sqlite3_last_insert_rowid(c->db);
+	return rc;
+}
+
+static int sq_action_get(struct store_conn *c, int64_t id, struct action_item *out)
+{
+	sqlite3_stmt *st = prep(c, S_ACT_GET);
+	if (!st)
+		return STORE_FAULT;
+	sqlite3_bind_int64(st, 1, id);
+	int rc = step_row(c, st, "action_get");
+	if (rc == STORE_FOUND) {
+		read_action(st, out);
+		done_rows(st);
+	}
+	return rc;
+}
+
+static int sq_action_update(struct store_conn *c, const struct action_item *a)
+{
+	sqlite3_stmt *st = prep(c, S_ACT_UPDATE);
+	if (!st)
+		return STORE_FAULT;
+	bind_action(st, a);
+	return finish(c, st, "action_update");
+}
+
+static int sq_action_delete(struct store_conn *c, int64_t id)
+{
+	sqlite3_stmt *st = prep(c, S_ACT_DELETE);
+	if (!st)
+		return STORE_FAULT;
+	sqlite3_bind_int64(st, 1, id);
+	return finish(c, st, "action_delete");
+}
+
+static int sq_action_list(struct store_conn *c, const struct action_filter *f,
+			  struct action_list *out)
+{
+	sqlite3_stmt *st = prep(c, S_ACT_LIST);
+	int rc;
+	if (!st)
+		return STORE_FAULT;
+	sqlite3_bind_int64(st, 1, f->postmortem);
+	bind_text(st, 2, f->owner);
+	sqlite3_bind_int(st, 3, f->open_only);
+	sqlite3_bind_int64(st, 4, f->due_before);
+	while ((rc = step_row(c, st, "action_list")) == STORE_FOUND)
+		read_action(st, action_list_add(out));
+	return rc;
+}
+
 const struct store_ops store_sqlite_ops = {
 	.name = "sqlite",
 	.connect = sq_connect,
@@ -1490,6 +1605,17 @@ const struct store_ops store_sqlite_ops = {
 	.override_insert = sq_override_insert,
 	.override_list = sq_override_list,
 	.override_delete = sq_override_delete,
+	.postmortem_insert = sq_postmortem_insert,
+	.postmortem_get = sq_postmortem_get,
+	.postmortem_update = sq_postmortem_update,
+	.postmortem_list = sq_postmortem_list,
+	.pm_revision_add = sq_pm_revision_add,
+	.pm_revision_list = sq_pm_revision_list,
+	.action_insert = sq_action_insert,
+	.action_get = sq_action_get,
+	.action_update = sq_action_update,
+	.action_delete = sq_action_delete,
+	.action_list = sq_action_list,
 	.maintenance_set = sq_maintenance_set,
 	.maintenance_horizon = sq_maintenance_horizon,
 	.maintenance_active = sq_maintenance_active,
