@@ -67,7 +67,7 @@ static json_t *log_json(const struct log_entry *e)
 }
 
 /* "42" or "#42" -> 42; 0 when malformed. */
-static int64_t parse_number(const char *s)
+int64_t api_parse_number(const char *s)
 {
 	char *end;
 	if (s && *s == '#')
@@ -79,7 +79,7 @@ static int64_t parse_number(const char *s)
 }
 
 /* Borrows a reader; replies 503 and returns NULL when the store is unavailable. */
-static struct store_conn *reader(struct server *srv, struct http_request *req)
+struct store_conn *api_reader(struct server *srv, struct http_request *req)
 {
 	struct store_conn *c = store_read_begin(srv->store);
 	if (!c)
@@ -131,7 +131,7 @@ void api_incidents(struct server *srv, struct http_request *req, const struct ro
 	struct incident_filter f;
 	struct incident_list l = { 0 };
 	struct store_conn *c;
-	if (parse_filter(req, &f) < 0 || !(c = reader(srv, req)))
+	if (parse_filter(req, &f) < 0 || !(c = api_reader(srv, req)))
 		return;
 	int rc = store_ops(srv->store)->incident_list(c, &f, &l);
 	store_read_end(srv->store, c);
@@ -231,7 +231,7 @@ json_t *incident_document(const struct store_ops *ops, struct store_conn *c, int
 static json_t *read_shown(struct server *srv, struct http_request *req, int64_t n)
 {
 	int rc;
-	struct store_conn *c = reader(srv, req);
+	struct store_conn *c = api_reader(srv, req);
 	if (!c)
 		return NULL;
 	json_t *doc = incident_document(store_ops(srv->store), c, n, &rc);
@@ -243,7 +243,7 @@ static json_t *read_shown(struct server *srv, struct http_request *req, int64_t 
 
 static int64_t number_or_404(struct http_request *req, const struct route_ctx *ctx)
 {
-	int64_t n = parse_number(ctx->params[0]);
+	int64_t n = api_parse_number(ctx->params[0]);
 	if (!n)
 		http_reply_error(req, 404, "not found", "incident numbers are 1, 2, 3...");
 	return n;
@@ -294,7 +294,7 @@ static void act_answer(struct tx_call *c, struct http_request *req)
 				 c->err);
 		return;
 	}
-	struct store_conn *conn = reader(c->srv, req);
+	struct store_conn *conn = api_reader(c->srv, req);
 	struct incident inc = { 0 };
 	if (!conn)
 		return;
@@ -402,7 +402,7 @@ static void incident_records(struct server *srv, struct http_request *req,
 {
 	int64_t n = number_or_404(req, ctx);
 	struct incident inc = { 0 };
-	struct store_conn *c = n ? reader(srv, req) : NULL;
+	struct store_conn *c = n ? api_reader(srv, req) : NULL;
 	json_t *arr = json_array();
 	if (!c) {
 		json_decref(arr);
@@ -436,7 +436,7 @@ void api_incident_notifications(struct server *srv, struct http_request *req,
 }
 
 /* The request body as a JSON object, or NULL after replying 400. */
-static json_t *body_object(struct http_request *req)
+json_t *api_body_object(struct http_request *req)
 {
 	size_t len;
 	const char *body = http_body(req, &len);
@@ -455,7 +455,7 @@ static json_t *body_object(struct http_request *req)
 /* A non-blank string field of the body, copied; NULL after replying 400. */
 static char *body_string(struct http_request *req, const char *field)
 {
-	json_t *doc = body_object(req);
+	json_t *doc = api_body_object(req);
 	const char *s = doc ? json_string_value(json_object_get(doc, field)) : NULL;
 	char *out = s && *s ? xstrdup(s) : NULL;
 	if (doc && !out) {
@@ -514,7 +514,7 @@ static json_t *service_json(const struct service *s, struct store_conn *c,
 void api_services(struct server *srv, struct http_request *req, const struct route_ctx *ctx)
 {
 	struct config *cfg = server_config(srv);
-	struct store_conn *c = reader(srv, req);
+	struct store_conn *c = api_reader(srv, req);
 	if (c) {
 		json_t *arr = json_array();
 		for (size_t i = 0; i < cfg->nservices; i++)
@@ -589,7 +589,7 @@ void api_changes(struct server *srv, struct http_request *req, const struct rout
 {
 	const char *limit = http_query(req, "limit");
 	struct change_list l = { 0 };
-	struct store_conn *c = reader(srv, req);
+	struct store_conn *c = api_reader(srv, req);
 	if (!c)
 		return;
 	int rc = store_ops(srv->store)->change_list(c, http_query(req, "service"), 0, INT64_MAX,
@@ -684,7 +684,7 @@ void api_test_clock(struct server *srv, struct http_request *req, const struct r
 		http_reply_error(req, 404, "not found", "the test clock is off");
 		return;
 	}
-	if (!(doc = body_object(req)))
+	if (!(doc = api_body_object(req)))
 		return;
 	const char *adv = json_string_value(json_object_get(doc, "advance"));
 	const char *step = json_string_value(json_object_get(doc, "step"));

@@ -37,6 +37,14 @@ void api_token_create(struct server *srv, struct http_request *req,
 void api_test_clock(struct server *srv, struct http_request *req,
 		    const struct route_ctx *ctx);
 
+/* Shared by the API's handlers (api.c, api_pm.c). */
+/* The request body as a JSON object, or NULL after replying 400. */
+json_t *api_body_object(struct http_request *req);
+/* Borrows a reader; replies 503 and returns NULL when the store is unavailable. */
+struct store_conn *api_reader(struct server *srv, struct http_request *req);
+/* "42" or "#42" -> 42; 0 when malformed. */
+int64_t api_parse_number(const char *s);
+
 /* JSON of an incident in the shape of DESIGN.md section 4 (new reference). */
 json_t *incident_json(const struct incident *inc);
 /* `show`'s document of incident n (alerts, timeline), or NULL with *rc

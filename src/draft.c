@@ -69,7 +69,7 @@ static void md_text(struct buf *b, const char *s)
 	for (; s && *s; s++) {
 		if (*s == '\n' || *s == '\r' || *s == '\t')
 			buf_addc(b, ' ');
-		else if (strchr("\\`*_[]<>#|~", *s)) {
+		else if (strchr("\\`*_[]<>", *s)) {
 			buf_addc(b, '\\');
 			buf_addc(b, *s);
 		} else
@@ -119,6 +119,10 @@ static void timeline_bullet(struct buf *b, const struct log_entry *e, const char
 	buf_adds(b, "- ");
 	clock_text(b, e->at, tz, dated);
 	buf_adds(b, " - ");
+	if (lead && !strcmp(e->type, "resolve") && !strcmp(e->message, "resolved")) {
+		buf_addf(b, "Resolved by %s.\n", who(e->actor));	/* by a person: nothing to add */
+		return;
+	}
 	if (lead) {
 		buf_addf(b, lead, who(e->actor));
 		buf_adds(b, ": ");
@@ -189,7 +193,8 @@ static void summary(struct buf *b, const struct draft_input *in)
 	buf_adds(b, " (");
 	duration_text(b, end - start);
 	buf_addf(b, "%s), ", in->inc->resolved_at ? "" : ", still open when this draft was written");
-	md_text(b, in->inc->service);
+	const struct service *svc = config_service(in->cfg, in->inc->service);
+	md_text(b, svc && svc->name ? svc->name : in->inc->service);
 	buf_adds(b, " had an incident: ");
 	md_text(b, in->inc->title);
 	buf_adds(b, ". <!-- fill in: impact on users: what was down or slow, what users saw, "

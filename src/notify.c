@@ -36,7 +36,8 @@
  * Shift notices: every SHIFT_CHECK_MS (and on every wake-up) the worker looks at who
  * is on call for each schedule; a shift that began in the last SHIFT_NOTICE_MS gets
  * one notice to its user's first contact method, recorded in shift_notices so it is
- * sent once, also across restarts.
+ * sent once, also across restarts.  At the same beat, overdue action items of
+ * postmortems remind their owners (review_remind(), at most once a day each).
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -52,6 +53,7 @@
 #include "incident.h"
 #include "notifier.h"
 #include "notify.h"
+#include "review.h"
 #include "schedule.h"
 #include "server.h"
 #include "timeutil.h"
@@ -724,6 +726,39 @@ static void notice(struct notify *w, struct config *cfg, const struct schedule *
 	store_submit(w->srv->store, &s->job);
 }
 
+/* --- reminders of overdue action items ---------------------------------------- */
+
+struct remind_job {
+	struct store_job job;
+	struct config *cfg;
+	int64_t now;
+};
+
+static int remind_apply(struct store_tx *tx, struct store_job *job)
+{
+	struct remind_job *r = (struct remind_job *)job;
+	int sent;
+	return review_remind(tx, r->cfg, r->now, &sent);
+}
+
+static void remind_done(struct store_job *job, int rc)
+{
+	struct remind_job *r = (struct remind_job *)job;
+	config_unref(r->cfg);
+	free(r);
+}
+
+static void check_actions(struct notify *w, struct config *cfg, int64_t now)
+{
+	struct remind_job *r = xcalloc(1, sizeof(*r));
+	r->job.apply = remind_apply;
+	r->job.done = remind_done;
+	r->job.savepoint = 1;
+	r->cfg = config_ref(cfg);
+	r->now = now;
+	store_submit(w->srv->store, &r->job);
+}
+
 static void check_shifts(struct notify *w, int64_t now)
 {
 	struct config *cfg = server_config(w->srv);
@@ -740,6 +775,7 @@ static void check_shifts(struct notify *w, int64_t now)
 		override_list_release(&ov);
 	}
 	store_read_end(w->srv->store, c);
+	check_actions(w, cfg, now);
 	config_unref(cfg);
 	__atomic_store_n(&w->next_shift_check, now + SHIFT_CHECK_MS, __ATOMIC_RELAXED);
 }

@@ -387,8 +387,9 @@ static void rule_blocks(struct lint *l, cmark_node *doc)
 		if ((t == CMARK_NODE_HTML_BLOCK || t == CMARK_NODE_HTML_INLINE) &&
 		    strstr(cmark_node_get_literal(n), GAP_MARK)) {
 			const char *what = strstr(cmark_node_get_literal(n), GAP_MARK) + 8;
+			const char *end = strstr(what, "-->");
 			l->gaps++;
-			int len = (int)strcspn(what, "-\n");
+			int len = end ? (int)(end - what) : (int)strcspn(what, "\n");
 			while (len > 0 && what[len - 1] == ' ')
 				len--;
 			add(l, cmark_node_get_start_line(n) ? cmark_node_get_start_line(n)

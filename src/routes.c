@@ -13,6 +13,7 @@
 
 #include "act.h"
 #include "api.h"
+#include "api_pm.h"
 #include "auth.h"
 #include "check.h"
 #include "ingest.h"
@@ -81,6 +82,30 @@ static const struct route routes[] = {
 	  "add an override", 0 },
 	{ "DELETE", "/api/schedules/{id}/overrides/{n}", oncall_override_delete, AUTH_RESPONDER,
 	  "remove an override", 0 },
+	{ "GET", "/api/postmortems", api_postmortems, AUTH_OBSERVER,
+	  "list postmortems (?status=&owner=&incident=)", 0 },
+	{ "POST", "/api/postmortems", api_postmortem_create, AUTH_RESPONDER,
+	  "draft a postmortem of an incident from its timeline", 0 },
+	{ "GET", "/api/postmortems/{n}", api_postmortem_show, AUTH_OBSERVER,
+	  "one postmortem: fields, Markdown, action items, lint", 0 },
+	{ "GET", "/api/postmortems/{n}/history", api_postmortem_history, AUTH_OBSERVER,
+	  "a postmortem's revisions: who changed what, when", 0 },
+	{ "GET", "/api/postmortems/{n}/markdown", api_postmortem_markdown, AUTH_OBSERVER,
+	  "a postmortem's Markdown, as a file", 0 },
+	{ "POST", "/api/postmortems/{n}/markdown", api_postmortem_edit, AUTH_RESPONDER,
+	  "replace a postmortem's Markdown (a new revision)", 0 },
+	{ "POST", "/api/postmortems/{n}/fields", api_postmortem_fields, AUTH_RESPONDER,
+	  "set structured fields: owner, severity, times, detection, factors, services", 0 },
+	{ "GET", "/api/postmortems/{n}/lint", api_postmortem_lint, AUTH_OBSERVER,
+	  "a stored postmortem's lint findings", 0 },
+	{ "GET", "/api/postmortems/{n}/page", api_postmortem_page, AUTH_OBSERVER,
+	  "a postmortem as an HTML page with its timeline diagram (?token=T)", .query_token = 1 },
+	{ "POST", "/api/postmortems/{n}/{step}", api_postmortem_step, AUTH_RESPONDER,
+	  "submit, approve, reopen, publish, close or redraft a postmortem", 0 },
+	{ "GET", "/api/actions", api_actions, AUTH_OBSERVER,
+	  "action items (?overdue=1&owner=U&status=open|done|declined)", 0 },
+	{ "POST", "/api/actions/{n}", api_action_update, AUTH_RESPONDER,
+	  "mark an action item done, open or declined (with a reason)", 0 },
 	{ "POST", "/api/tokens", api_token_create, AUTH_ADMIN, "mint a token for a user", 0 },
 	{ "POST", "/api/test/clock", api_test_clock, AUTH_ADMIN,
 	  "move the test clock (TOCSIN_TEST_CLOCK=1 only)", 0 },
