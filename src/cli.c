@@ -9,7 +9,7 @@
  *
  * Options are parsed by parse_args() from the row's option table: `--name VALUE`,
  * `--name=VALUE`, `-x VALUE`, `-xVALUE`, flags without a value, `--` to end them,
- * and `--help` on any command.  Handlers read them with opt() by long name.
+ * and `--help` on any command.  Handlers read them with cli_opt() by long name.
  *
  * Client commands go through cli_call(): one request to the daemon (client.h),
  * a non-2xx answer printed as "tocsin: message: error; error" (exit 1), a 2xx
@@ -30,8 +30,8 @@
 #include "auth.h"
 #include "cli.h"
 #include "client.h"
+#include "cli_core.h"
 #include "config.h"
-#include "postmortem.h"
 #include "server.h"
 #include "timeutil.h"
 #include "util.h"
@@ -41,39 +41,10 @@
 #define TOCSIN_VERSION "0.1.0"
 #endif
 
-#define OPTS_MAX 8		/* options one command may have */
 #define DEFAULT_CONFIG "tocsin.yaml"
 #define SYSTEM_CONFIG "/etc/tocsin/tocsin.yaml"
 
 /* ------------------------------------------------------------------ the tables */
-
-struct cli_option {
-	const char *name;	/* long name, without "--" */
-	char letter;		/* short name, 0: none */
-	int flag;		/* takes no value */
-	int required;
-};
-
-struct cli_command;
-
-/* A parsed command line: option values by the index of the option in its table
- * (a flag that is set reads ""), positional arguments borrowed from argv. */
-struct cli_args {
-	const struct cli_command *cmd;
-	const char *val[OPTS_MAX];
-	char **pos;
-	int npos;
-};
-
-struct cli_command {
-	const char *name;
-	int (*run)(const struct cli_args *a);
-	const struct cli_option *opts;	/* ends with { NULL }; NULL: none */
-	int min_pos, max_pos;		/* positional arguments; max -1: any number */
-	const char *usage;		/* after "tocsin " */
-	const char *help;
-	const void *data;		/* handler-specific, e.g. which action */
-};
 
 /* What `tocsin ack|resolve` post, and what they print on success. */
 struct incident_action {
@@ -138,6 +109,39 @@ static const struct cli_option render_opts[] = {
 	{ .name = NULL },
 };
 
+static const struct cli_option pm_new_opts[] = {
+	{ .name = "start-change" },
+	{ .name = "json", .flag = 1 },
+	{ .name = NULL },
+};
+
+static const struct cli_option pm_list_opts[] = {
+	{ .name = "status" },
+	{ .name = "owner" },
+	{ .name = "incident" },
+	{ .name = "json", .flag = 1 },
+	{ .name = NULL },
+};
+
+static const struct cli_option pm_show_opts[] = {
+	{ .name = "json", .flag = 1 },
+	{ .name = "markdown", .flag = 1 },
+	{ .name = NULL },
+};
+
+static const struct cli_option actions_opts[] = {
+	{ .name = "overdue", .flag = 1 },
+	{ .name = "owner" },
+	{ .name = "status" },
+	{ .name = "json", .flag = 1 },
+	{ .name = NULL },
+};
+
+static const struct cli_option action_mark_opts[] = {
+	{ .name = "ticket" },
+	{ .name = NULL },
+};
+
 static const struct cli_option stats_opts[] = {
 	{ .name = "service" },
 	{ .name = "team" },
@@ -171,8 +175,6 @@ static int cmd_override_remove(const struct cli_args *a);
 static int cmd_overrides(const struct cli_args *a);
 static int cmd_checks(const struct cli_args *a);
 static int cmd_stats(const struct cli_args *a);
-static int cmd_postmortem_lint(const struct cli_args *a);
-static int cmd_postmortem_render(const struct cli_args *a);
 static int cmd_help(const struct cli_args *a);
 static int cmd_version(const struct cli_args *a);
 
@@ -236,12 +238,61 @@ static const struct cli_command commands[] = {
 	{ .name = "stats", .run = cmd_stats, .opts = stats_opts,
 	  .usage = "stats [--service S] [--team T] [--responder U] [--since 30d] [--json]",
 	  .help = "MTTA, MTTR (mean, p50, p90), counts, and pages per responder" },
+	{ .name = "postmortem new", .run = cmd_postmortem_new, .opts = pm_new_opts, .min_pos = 1,
+	  .max_pos = 1, .usage = "postmortem new INCIDENT [--start-change ID]",
+	  .help = "draft a postmortem from the incident's timeline; prints its id" },
+	{ .name = "postmortem list", .run = cmd_postmortem_list, .opts = pm_list_opts,
+	  .usage = "postmortem list [--status S] [--owner U] [--incident N] [--json]",
+	  .help = "postmortems, newest first" },
+	{ .name = "postmortem show", .run = cmd_postmortem_show, .opts = pm_show_opts,
+	  .min_pos = 1, .max_pos = 1, .usage = "postmortem show ID [--json | --markdown]",
+	  .help = "a postmortem's fields, lint and action items, or its Markdown" },
+	{ .name = "postmortem edit", .run = cmd_postmortem_edit, .opts = json_opts, .min_pos = 2,
+	  .max_pos = 2, .usage = "postmortem edit ID FILE.md",
+	  .help = "replace a postmortem's Markdown with FILE.md (a new revision)" },
+	{ .name = "postmortem set", .run = cmd_postmortem_set, .opts = json_opts, .min_pos = 2,
+	  .max_pos = -1, .usage = "postmortem set ID FIELD=VALUE...",
+	  .help = "owner, severity, title, impact_start, detected, acknowledged, mitigated, "
+		  "resolved (ISO or none), detection, factors, services (a,b)" },
+	{ .name = "postmortem history", .run = cmd_postmortem_history, .opts = json_opts,
+	  .min_pos = 1, .max_pos = 1, .usage = "postmortem history ID [--json]",
+	  .help = "who changed what in a postmortem, and when" },
+	{ .name = "postmortem redraft", .run = cmd_postmortem_step, .opts = pm_new_opts,
+	  .min_pos = 1, .max_pos = 1, .usage = "postmortem redraft ID [--start-change ID]",
+	  .data = "redraft", .help = "draft it again from the timeline (the old text stays in history)" },
+	{ .name = "postmortem submit", .run = cmd_postmortem_step, .opts = json_opts, .min_pos = 1,
+	  .max_pos = 1, .usage = "postmortem submit ID", .data = "submit",
+	  .help = "draft -> in review; refused while the lint finds errors" },
+	{ .name = "postmortem approve", .run = cmd_postmortem_step, .opts = json_opts,
+	  .min_pos = 1, .max_pos = 1, .usage = "postmortem approve ID", .data = "approve",
+	  .help = "approve as a reviewer (not the owner)" },
+	{ .name = "postmortem reopen", .run = cmd_postmortem_step, .opts = json_opts,
+	  .min_pos = 1, .max_pos = -1, .usage = "postmortem reopen ID [REASON]", .data = "reopen",
+	  .help = "in review -> draft, approvals dismissed" },
+	{ .name = "postmortem publish", .run = cmd_postmortem_step, .opts = json_opts,
+	  .min_pos = 1, .max_pos = 1, .usage = "postmortem publish ID", .data = "publish",
+	  .help = "in review -> published, once approved" },
+	{ .name = "postmortem close", .run = cmd_postmortem_step, .opts = json_opts,
+	  .min_pos = 1, .max_pos = 1, .usage = "postmortem close ID", .data = "close",
+	  .help = "published -> closed, once every action item is done or declined" },
 	{ .name = "postmortem lint", .run = cmd_postmortem_lint, .min_pos = 1, .max_pos = 1,
-	  .usage = "postmortem lint FILE.md",
+	  .usage = "postmortem lint FILE.md|ID",
 	  .help = "check a postmortem against the template; FILE:LINE: error|warning: message" },
 	{ .name = "postmortem render", .run = cmd_postmortem_render, .opts = render_opts,
-	  .min_pos = 1, .max_pos = 1, .usage = "postmortem render FILE.md [-o out.html]",
+	  .min_pos = 1, .max_pos = 1, .usage = "postmortem render FILE.md|ID [-o out.html]",
 	  .help = "the postmortem as one HTML page with its timeline diagram (SVG)" },
+	{ .name = "actions done", .run = cmd_action_mark, .opts = action_mark_opts, .min_pos = 1,
+	  .max_pos = 1, .usage = "actions done ID [--ticket URL]", .data = "done",
+	  .help = "mark an action item done (its box is ticked in the postmortem)" },
+	{ .name = "actions reopen", .run = cmd_action_mark, .opts = action_mark_opts,
+	  .min_pos = 1, .max_pos = 1, .usage = "actions reopen ID", .data = "open",
+	  .help = "mark an action item open again" },
+	{ .name = "actions decline", .run = cmd_action_mark, .opts = action_mark_opts,
+	  .min_pos = 2, .max_pos = -1, .usage = "actions decline ID REASON", .data = "declined",
+	  .help = "decline an action item, saying why" },
+	{ .name = "actions", .run = cmd_actions, .opts = actions_opts,
+	  .usage = "actions [--overdue] [--owner U] [--status open|done|declined] [--json]",
+	  .help = "postmortem action items, by postmortem" },
 	{ .name = "checks", .run = cmd_checks, .opts = json_opts, .usage = "checks [--json]",
 	  .help = "the built-in checks: state, since when, latency, next run, output" },
 	{ .name = "help", .run = cmd_help, .max_pos = -1, .usage = "help [COMMAND]",
@@ -267,8 +318,7 @@ static const char *const incident_severities[] = { "SEV-1", "SEV-2", "SEV-3", "S
 
 /* ------------------------------------------------------------------ messages */
 
-static void cli_error(const char *fmt, ...) PRINTF_LIKE(1, 2);
-static void cli_error(const char *fmt, ...)
+void cli_error(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -280,8 +330,7 @@ static void cli_error(const char *fmt, ...)
 }
 
 /* Says what is wrong with the command line, then how to write it; returns 2. */
-static int usage_error(const struct cli_command *cmd, const char *fmt, ...) PRINTF_LIKE(2, 3);
-static int usage_error(const struct cli_command *cmd, const char *fmt, ...)
+int cli_usage_error(const struct cli_command *cmd, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -356,15 +405,15 @@ static int parse_option(const struct cli_command *cmd, int argc, char **argv, in
 	}
 	assert(k < OPTS_MAX);
 	if (k < 0 || (cmd->opts[k].flag && value && !longopt))
-		return usage_error(cmd, "unknown option '%s'", arg);
+		return cli_usage_error(cmd, "unknown option '%s'", arg);
 	if (cmd->opts[k].flag) {
 		if (value)
-			return usage_error(cmd, "option '--%s' takes no value", cmd->opts[k].name);
+			return cli_usage_error(cmd, "option '--%s' takes no value", cmd->opts[k].name);
 		a->val[k] = "";
 		return PARSE_OK;
 	}
 	if (!value && *i + 1 >= argc)
-		return usage_error(cmd, "option '%s' needs a value", arg);
+		return cli_usage_error(cmd, "option '%s' needs a value", arg);
 	a->val[k] = value ? value : argv[++*i];
 	return PARSE_OK;
 }
@@ -375,14 +424,14 @@ static int check_args(const struct cli_command *cmd, const struct cli_args *a)
 
 	for (k = 0; cmd->opts && cmd->opts[k].name; k++) {
 		if (cmd->opts[k].required && !a->val[k] && cmd->opts[k].letter)
-			return usage_error(cmd, "option '-%c' is required", cmd->opts[k].letter);
+			return cli_usage_error(cmd, "option '-%c' is required", cmd->opts[k].letter);
 		if (cmd->opts[k].required && !a->val[k])
-			return usage_error(cmd, "option '--%s' is required", cmd->opts[k].name);
+			return cli_usage_error(cmd, "option '--%s' is required", cmd->opts[k].name);
 	}
 	if (a->npos < cmd->min_pos)
-		return usage_error(cmd, "missing argument");
+		return cli_usage_error(cmd, "missing argument");
 	if (cmd->max_pos >= 0 && a->npos > cmd->max_pos)
-		return usage_error(cmd, "unexpected argument '%s'", a->pos[cmd->max_pos]);
+		return cli_usage_error(cmd, "unexpected argument '%s'", a->pos[cmd->max_pos]);
 	return PARSE_OK;
 }
 
@@ -413,7 +462,7 @@ static int parse_args(const struct cli_command *cmd, int argc, char **argv, stru
 }
 
 /* The value of option name, NULL when not given ("" for a flag that is set). */
-static const char *opt(const struct cli_args *a, const char *name)
+const char *cli_opt(const struct cli_args *a, const char *name)
 {
 	int k = option_find(a->cmd, name, strlen(name), 0);
 
@@ -423,7 +472,7 @@ static const char *opt(const struct cli_args *a, const char *name)
 /* ------------------------------------------------------------------ argument values */
 
 /* A positive decimal number, digits only. */
-static int parse_count(const char *s, long long *out)
+int cli_parse_count(const char *s, long long *out)
 {
 	char *end;
 	long long v;
@@ -438,10 +487,10 @@ static int parse_count(const char *s, long long *out)
 }
 
 /* "#42" or "42"; prints the usage error itself. */
-static int incident_arg(const struct cli_args *a, const char *s, long long *n)
+int cli_incident_arg(const struct cli_args *a, const char *s, long long *n)
 {
-	if (parse_count(*s == '#' ? s + 1 : s, n) < 0)
-		return usage_error(a->cmd, "'%s' is not an incident number (#42 or 42)", s);
+	if (cli_parse_count(*s == '#' ? s + 1 : s, n) < 0)
+		return cli_usage_error(a->cmd, "'%s' is not an incident number (#42 or 42)", s);
 	return CLI_OK;
 }
 
@@ -459,7 +508,7 @@ static const char *one_of(const char *const *list, size_t n, const char *s)
 
 static const char *config_path(const struct cli_args *a)
 {
-	const char *c = opt(a, "config");
+	const char *c = cli_opt(a, "config");
 
 	if (c)
 		return c;
@@ -490,7 +539,7 @@ static json_t *parse_answer(const struct client *c, const struct client_response
  * caller decrefs; otherwise prints why on stderr and returns CLI_FAIL.  resp is
  * filled either way and released by the caller.
  */
-static int cli_call(const char *method, const char *path, json_t *body, int auth,
+int cli_call(const char *method, const char *path, json_t *body, int auth,
 		    struct client_response *resp, json_t **answer)
 {
 	struct client c;
@@ -520,22 +569,12 @@ out:
 }
 
 /* The zone the server asked times to be shown in; UTC when unnamed or unknown. */
-static const char *answer_zone(const struct client_response *r)
+const char *cli_answer_zone(const struct client_response *r)
 {
 	return r->time_zone && tz_valid(r->time_zone) ? r->time_zone : "UTC";
 }
 
 /* ------------------------------------------------------------------ tables for people */
-
-/* How a JSON member becomes text in a table cell. */
-enum cell_kind { CELL_TEXT, CELL_TIME, CELL_COUNT };
-
-struct column {
-	const char *header;
-	const char *key;	/* member of each JSON object */
-	enum cell_kind kind;
-	int right;		/* align right */
-};
 
 /* Rows of cells, printed with each column as wide as its widest cell. */
 struct table {
@@ -557,7 +596,7 @@ static char *cell_clean(char *s)
 }
 
 /* Text of any JSON value: strings as they are, arrays joined by ", ", null "-". */
-static void json_text(struct buf *out, json_t *v)
+void cli_json_text(struct buf *out, json_t *v)
 {
 	json_t *e;
 	size_t i;
@@ -571,7 +610,7 @@ static void json_text(struct buf *out, json_t *v)
 		json_array_foreach(v, i, e) {
 			if (i)
 				buf_adds(out, ", ");
-			json_text(out, e);
+			cli_json_text(out, e);
 		}
 	} else if (!v || json_is_null(v) || json_is_array(v)) {
 		buf_adds(out, "-");
@@ -583,13 +622,13 @@ static void json_text(struct buf *out, json_t *v)
 }
 
 /* An ISO instant in zone tz ("2026-11-22 10:00 CET"); what cannot be read as is. */
-static void time_text(struct buf *out, json_t *v, const char *tz)
+void cli_time_text(struct buf *out, json_t *v, const char *tz)
 {
 	char when[64];
 	int64_t ms;
 
 	if (!json_is_string(v) || iso_parse(json_string_value(v), &ms) < 0) {
-		json_text(out, v);
+		cli_json_text(out, v);
 		return;
 	}
 	time_format_zone(ms, tz, when, sizeof(when));
@@ -602,11 +641,11 @@ static char *cell_text(const struct column *col, json_t *obj, const char *tz)
 	json_t *v = json_object_get(obj, col->key);
 
 	if (col->kind == CELL_TIME)
-		time_text(&b, v, tz);
+		cli_time_text(&b, v, tz);
 	else if (col->kind == CELL_COUNT && json_is_integer(v))
 		buf_addf(&b, "x%lld", (long long)json_integer_value(v));
 	else
-		json_text(&b, v);
+		cli_json_text(&b, v);
 	return cell_clean(buf_detach(&b, NULL));
 }
 
@@ -651,7 +690,7 @@ static void table_print(const struct table *t, FILE *f, const char *indent)
  * Prints the objects of rows as a table of cols, with a header row when header is
  * set; a CELL_TIME column's header names the zone: "CREATED (Europe/Paris)".
  */
-static void print_rows(const struct column *cols, size_t ncols, json_t *rows, const char *tz,
+void cli_print_rows(const struct column *cols, size_t ncols, json_t *rows, const char *tz,
 		       int header, const char *indent)
 {
 	int *right = xcalloc(ncols, sizeof(*right));
@@ -715,7 +754,7 @@ static int cmd_token_create(const struct cli_args *a)
 static json_t *trigger_body(const struct cli_args *a, const char *severity)
 {
 	char host[256] = "";
-	const char *source = opt(a, "source"), *dedup = opt(a, "dedup-key");
+	const char *source = cli_opt(a, "source"), *dedup = cli_opt(a, "dedup-key");
 	json_t *body;
 
 	if (!source) {
@@ -723,8 +762,8 @@ static json_t *trigger_body(const struct cli_args *a, const char *severity)
 			snprintf(host, sizeof(host), "localhost");
 		source = host;
 	}
-	body = json_pack("{s:s, s:s, s:{s:s, s:s, s:s}}", "routing_key", opt(a, "routing-key"),
-			 "event_action", "trigger", "payload", "summary", opt(a, "summary"),
+	body = json_pack("{s:s, s:s, s:{s:s, s:s, s:s}}", "routing_key", cli_opt(a, "routing-key"),
+			 "event_action", "trigger", "payload", "summary", cli_opt(a, "summary"),
 			 "source", source, "severity", severity);
 	if (body && dedup && json_object_set_new(body, "dedup_key", json_string(dedup)) < 0) {
 		json_decref(body);
@@ -735,19 +774,19 @@ static json_t *trigger_body(const struct cli_args *a, const char *severity)
 
 static int cmd_trigger(const struct cli_args *a)
 {
-	const char *given = opt(a, "severity"), *severity = "error", *key;
+	const char *given = cli_opt(a, "severity"), *severity = "error", *key;
 	struct client_response resp;
 	json_t *body = NULL, *answer = NULL;
 	int rc;
 
 	client_response_init(&resp);
 	if (given && !(severity = one_of(event_severities, ARRAY_SIZE(event_severities), given))) {
-		rc = usage_error(a->cmd, "severity '%s' is not critical, error, warning or info",
+		rc = cli_usage_error(a->cmd, "severity '%s' is not critical, error, warning or info",
 				 given);
 		goto out;
 	}
 	if (!(body = trigger_body(a, severity))) {
-		rc = usage_error(a->cmd, "arguments must be valid UTF-8");
+		rc = cli_usage_error(a->cmd, "arguments must be valid UTF-8");
 		goto out;
 	}
 	rc = cli_call("POST", "/v2/enqueue", body, 0, &resp, &answer);
@@ -774,7 +813,7 @@ static int incident_call(const struct cli_args *a, const char *method, const cha
 			 json_t *body, struct client_response *resp, json_t **answer,
 			 long long *n)
 {
-	int rc = incident_arg(a, a->pos[0], n);
+	int rc = cli_incident_arg(a, a->pos[0], n);
 	if (rc != CLI_OK)
 		return rc;
 	char *path = verb ? xasprintf("/api/incidents/%lld/%s", *n, verb)
@@ -788,7 +827,7 @@ static int incident_call(const struct cli_args *a, const char *method, const cha
 static void print_assignment(json_t *inc)
 {
 	struct buf who = BUF_INIT;
-	json_text(&who, json_object_get(inc, "assigned_to"));
+	cli_json_text(&who, json_object_get(inc, "assigned_to"));
 	printf("level %lld, assigned to %s",
 	       (long long)json_integer_value(json_object_get(inc, "escalation_level")),
 	       buf_str(&who));
@@ -835,9 +874,9 @@ static int cmd_note(const struct cli_args *a)
 	for (i = 1; i < a->npos; i++)
 		buf_addf(&text, "%s%s", i > 1 ? " " : "", a->pos[i]);
 	if (!text.len)
-		rc = usage_error(a->cmd, "the note is empty");
+		rc = cli_usage_error(a->cmd, "the note is empty");
 	else if (!(body = json_pack("{s:s}", "text", text.s)))
-		rc = usage_error(a->cmd, "the note must be valid UTF-8");
+		rc = cli_usage_error(a->cmd, "the note must be valid UTF-8");
 	else
 		rc = incident_post(a, "notes", body, "note added", 0);
 	json_decref(body);
@@ -853,9 +892,9 @@ static int cmd_reassign(const struct cli_args *a)
 
 	struct target t;
 	if (target_parse(to, &t) < 0)
-		return usage_error(a->cmd, "'%s' is not user:ID or schedule:ID", to);
+		return cli_usage_error(a->cmd, "'%s' is not user:ID or schedule:ID", to);
 	if (!(body = json_pack("{s:s}", "to", to)))
-		return usage_error(a->cmd, "the target must be valid UTF-8");
+		return cli_usage_error(a->cmd, "the target must be valid UTF-8");
 	rc = incident_post(a, "reassign", body, "reassigned", 1);
 	json_decref(body);
 	return rc;
@@ -869,7 +908,7 @@ static int cmd_severity(const struct cli_args *a)
 	int rc;
 
 	if (!sev)
-		return usage_error(a->cmd, "severity '%s' is not SEV-1 to SEV-5", a->pos[1]);
+		return cli_usage_error(a->cmd, "severity '%s' is not SEV-1 to SEV-5", a->pos[1]);
 	body = json_pack("{s:s}", "severity", sev);
 	done = xasprintf("severity set to %s", sev);
 	rc = incident_post(a, "severity", body, done, 0);
@@ -895,14 +934,14 @@ static const struct column incident_columns[] = {
 static const char *const incident_filters[] = { "status", "service", "limit" };
 
 /* path?name=value&... for the options named that are set. */
-static char *path_with(const struct cli_args *a, const char *path, const char *const *names,
+char *cli_path_with(const struct cli_args *a, const char *path, const char *const *names,
 		       size_t n)
 {
 	struct buf b = BUF_INIT;
 	char sep = '?';
 	buf_adds(&b, path);
 	for (size_t i = 0; i < n; i++) {
-		const char *v = opt(a, names[i]);
+		const char *v = cli_opt(a, names[i]);
 		if (!v)
 			continue;
 		buf_addf(&b, "%c%s=", sep, names[i]);
@@ -913,7 +952,7 @@ static char *path_with(const struct cli_args *a, const char *path, const char *c
 }
 
 
-static void print_json(json_t *v)
+void cli_print_json(json_t *v)
 {
 	json_dumpf(v, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
 	fputc('\n', stdout);
@@ -921,7 +960,7 @@ static void print_json(json_t *v)
 
 /* GETs path and prints its array member key: as JSON with --json, else as a table
  * of cols (or `empty` when there is nothing). */
-static int list_command(const struct cli_args *a, const char *path, const char *key,
+int cli_list_command(const struct cli_args *a, const char *path, const char *key,
 			const struct column *cols, size_t ncols, const char *empty)
 {
 	struct client_response resp;
@@ -935,12 +974,12 @@ static int list_command(const struct cli_args *a, const char *path, const char *
 	if (!json_is_array(list)) {
 		cli_error("unexpected answer from tocsin: no %s array", key);
 		rc = CLI_FAIL;
-	} else if (opt(a, "json")) {
-		print_json(list);
+	} else if (cli_opt(a, "json")) {
+		cli_print_json(list);
 	} else if (json_array_size(list) == 0) {
 		printf("%s\n", empty);
 	} else {
-		print_rows(cols, ncols, list, answer_zone(&resp), 1, "");
+		cli_print_rows(cols, ncols, list, cli_answer_zone(&resp), 1, "");
 	}
 out:
 	json_decref(answer);
@@ -950,14 +989,14 @@ out:
 
 static int cmd_incidents(const struct cli_args *a)
 {
-	const char *limit = opt(a, "limit");
+	const char *limit = cli_opt(a, "limit");
 	long long n = 0;
 
-	if (limit && parse_count(limit, &n) < 0)
-		return usage_error(a->cmd, "limit '%s' is not a positive number", limit);
-	char *path = path_with(a, "/api/incidents", incident_filters,
+	if (limit && cli_parse_count(limit, &n) < 0)
+		return cli_usage_error(a->cmd, "limit '%s' is not a positive number", limit);
+	char *path = cli_path_with(a, "/api/incidents", incident_filters,
 			       ARRAY_SIZE(incident_filters));
-	int rc = list_command(a, path, "incidents", incident_columns,
+	int rc = cli_list_command(a, path, "incidents", incident_columns,
 			      ARRAY_SIZE(incident_columns), "no incidents");
 	free(path);
 	return rc;
@@ -993,14 +1032,14 @@ static const struct column log_columns[] = {
 };
 
 /* "  label:  value" lines for the fields of one incident. */
-static void print_fields(json_t *inc, const char *tz)
+void cli_print_fields(const struct column *cols, size_t n, json_t *obj, const char *tz)
 {
 	struct table t = { .ncols = 2, .cells = STRLIST_INIT };
 	size_t i;
 
-	for (i = 0; i < ARRAY_SIZE(shown_fields); i++) {
-		strlist_push(&t.cells, shown_fields[i].header);
-		strlist_push_take(&t.cells, cell_text(&shown_fields[i], inc, tz));
+	for (i = 0; i < n; i++) {
+		strlist_push(&t.cells, cols[i].header);
+		strlist_push_take(&t.cells, cell_text(&cols[i], obj, tz));
 	}
 	table_print(&t, stdout, "  ");
 	strlist_release(&t.cells);
@@ -1015,15 +1054,15 @@ static void print_shown(json_t *inc, const char *tz)
 	printf("#%lld %s\n", (long long)json_integer_value(json_object_get(inc, "number")),
 	       text);
 	free(text);
-	print_fields(inc, tz);
+	cli_print_fields(shown_fields, ARRAY_SIZE(shown_fields), inc, tz);
 	printf("\nAlerts:\n");
 	if (json_array_size(alerts) == 0)
 		printf("  none\n");
-	print_rows(alert_columns, ARRAY_SIZE(alert_columns), alerts, tz, 0, "  ");
+	cli_print_rows(alert_columns, ARRAY_SIZE(alert_columns), alerts, tz, 0, "  ");
 	printf("\nTimeline (%s):\n", tz);
 	if (json_array_size(log) == 0)
 		printf("  nothing yet\n");
-	print_rows(log_columns, ARRAY_SIZE(log_columns), log, tz, 0, "  ");
+	cli_print_rows(log_columns, ARRAY_SIZE(log_columns), log, tz, 0, "  ");
 }
 
 static int cmd_show(const struct cli_args *a)
@@ -1036,12 +1075,12 @@ static int cmd_show(const struct cli_args *a)
 	int rc = incident_call(a, "GET", NULL, NULL, &resp, &answer, &n);
 	if (rc != CLI_OK)
 		goto out;
-	if (opt(a, "json")) {
+	if (cli_opt(a, "json")) {
 		fwrite(buf_str(&resp.body), 1, resp.body.len, stdout);
 		if (resp.body.len == 0 || resp.body.s[resp.body.len - 1] != '\n')
 			fputc('\n', stdout);
 	} else {
-		print_shown(answer, answer_zone(&resp));
+		print_shown(answer, cli_answer_zone(&resp));
 	}
 out:
 	json_decref(answer);
@@ -1053,7 +1092,7 @@ out:
 
 static int cmd_maintenance(const struct cli_args *a)
 {
-	const char *service = a->pos[0], *dur = opt(a, "for"), *name;
+	const char *service = a->pos[0], *dur = cli_opt(a, "for"), *name;
 	struct column end = { .key = "end", .kind = CELL_TIME };
 	struct client_response resp;
 	struct buf path = BUF_INIT;
@@ -1064,7 +1103,7 @@ static int cmd_maintenance(const struct cli_args *a)
 
 	client_response_init(&resp);
 	if (duration_parse(dur, &ms) < 0 || ms <= 0) {
-		rc = usage_error(a->cmd, "duration '%s' is not like 30m, 2h or 1d", dur);
+		rc = cli_usage_error(a->cmd, "duration '%s' is not like 30m, 2h or 1d", dur);
 		goto out;
 	}
 	buf_adds(&path, "/api/services/");
@@ -1075,7 +1114,7 @@ static int cmd_maintenance(const struct cli_args *a)
 	if (rc != CLI_OK)
 		goto out;
 	name = json_string_value(json_object_get(answer, "service"));
-	until = cell_text(&end, answer, answer_zone(&resp));
+	until = cell_text(&end, answer, cli_answer_zone(&resp));
 	printf("%s in maintenance until %s\n", name ? name : service, until);
 	free(until);
 out:
@@ -1091,11 +1130,11 @@ out:
 /* Checks that an option holds an ISO 8601 time; a usage error when it does not. */
 static int time_opt(const struct cli_args *a, const char *name)
 {
-	const char *v = opt(a, name);
+	const char *v = cli_opt(a, name);
 	int64_t ms;
 	if (!v || iso_parse(v, &ms) == 0)
 		return CLI_OK;
-	return usage_error(a->cmd, "--%s '%s' is not a time like 2026-11-22T09:00:00Z", name, v);
+	return cli_usage_error(a->cmd, "--%s '%s' is not a time like 2026-11-22T09:00:00Z", name, v);
 }
 
 /* `oncall --policy` shows each entry's level; per schedule there is none. */
@@ -1117,16 +1156,16 @@ static const struct column oncall_columns[] = {
 static int cmd_oncall(const struct cli_args *a)
 {
 	static const char *const params[] = { "schedule", "policy", "at" };
-	if (opt(a, "schedule") && opt(a, "policy"))
-		return usage_error(a->cmd, "give --schedule or --policy, not both");
+	if (cli_opt(a, "schedule") && cli_opt(a, "policy"))
+		return cli_usage_error(a->cmd, "give --schedule or --policy, not both");
 	int rc = time_opt(a, "at");
 	if (rc != CLI_OK)
 		return rc;
-	char *path = path_with(a, "/api/oncall", params, ARRAY_SIZE(params));
-	int levels = opt(a, "policy") != NULL;
+	char *path = cli_path_with(a, "/api/oncall", params, ARRAY_SIZE(params));
+	int levels = cli_opt(a, "policy") != NULL;
 	const struct column *cols = levels ? oncall_level_columns : oncall_columns;
 	size_t ncols = levels ? ARRAY_SIZE(oncall_level_columns) : ARRAY_SIZE(oncall_columns);
-	rc = list_command(a, path, "oncall", cols, ncols, "no schedules");
+	rc = cli_list_command(a, path, "oncall", cols, ncols, "no schedules");
 	free(path);
 	return rc;
 }
@@ -1149,8 +1188,8 @@ static int cmd_shifts(const struct cli_args *a)
 	buf_adds(&base, "/api/schedules/");
 	client_escape(&base, a->pos[0]);
 	buf_adds(&base, "/shifts");
-	char *path = path_with(a, buf_str(&base), params, ARRAY_SIZE(params));
-	rc = list_command(a, path, "shifts", shift_columns, ARRAY_SIZE(shift_columns),
+	char *path = cli_path_with(a, buf_str(&base), params, ARRAY_SIZE(params));
+	rc = cli_list_command(a, path, "shifts", shift_columns, ARRAY_SIZE(shift_columns),
 			  "no shifts");
 	free(path);
 	buf_release(&base);
@@ -1179,8 +1218,8 @@ static int cmd_override(const struct cli_args *a)
 		return rc;
 	client_response_init(&resp);
 	char *path = overrides_path(a->pos[0], "");
-	json_t *body = json_pack("{s:s, s:s, s:s}", "user", a->pos[1], "start", opt(a, "from"),
-				 "end", opt(a, "to"));
+	json_t *body = json_pack("{s:s, s:s, s:s}", "user", a->pos[1], "start", cli_opt(a, "from"),
+				 "end", cli_opt(a, "to"));
 	rc = cli_call("POST", path, body, 1, &resp, &answer);
 	if (rc == CLI_OK) {
 		json_t *o = json_object_get(answer, "override");
@@ -1199,8 +1238,8 @@ static int cmd_override_remove(const struct cli_args *a)
 {
 	struct client_response resp;
 	long long id = 0;
-	if (parse_count(a->pos[1], &id) < 0)
-		return usage_error(a->cmd, "override id '%s' is not a number", a->pos[1]);
+	if (cli_parse_count(a->pos[1], &id) < 0)
+		return cli_usage_error(a->cmd, "override id '%s' is not a number", a->pos[1]);
 	client_response_init(&resp);
 	char *suffix = xasprintf("/%lld", id);
 	char *path = overrides_path(a->pos[0], suffix);
@@ -1224,60 +1263,13 @@ static const struct column override_columns[] = {
 static int cmd_overrides(const struct cli_args *a)
 {
 	char *path = overrides_path(a->pos[0], "");
-	int rc = list_command(a, path, "overrides", override_columns,
+	int rc = cli_list_command(a, path, "overrides", override_columns,
 			      ARRAY_SIZE(override_columns), "no overrides");
 	free(path);
 	return rc;
 }
 
 /* ------------------------------------------------------------------ postmortems */
-
-static int cmd_postmortem_lint(const struct cli_args *a)
-{
-	const char *file = a->pos[0];
-	char *err = NULL;
-	size_t len;
-	char *md = read_file(file, &len, &err);
-	struct pm_finding *f = NULL;
-	int errors = 0;
-	if (!md) {
-		cli_error("%s", err);
-		free(err);
-		return CLI_FAIL;
-	}
-	size_t n = postmortem_lint(md, len, &f);
-	for (size_t i = 0; i < n; i++) {
-		printf("%s:%d: %s: %s\n", file, f[i].line, f[i].error ? "error" : "warning",
-		       f[i].message);
-		errors += f[i].error;
-	}
-	pm_findings_free(f, n);
-	free(md);
-	return errors ? CLI_FAIL : CLI_OK;
-}
-
-static int cmd_postmortem_render(const struct cli_args *a)
-{
-	const char *out = opt(a, "output");
-	char *err = NULL;
-	size_t len, hlen;
-	char *md = read_file(a->pos[0], &len, &err);
-	if (!md) {
-		cli_error("%s", err);
-		free(err);
-		return CLI_FAIL;
-	}
-	char *html = postmortem_render(md, len, &hlen);
-	FILE *f = out ? fopen(out, "w") : stdout;
-	int rc = f && fwrite(html, 1, hlen, f) == hlen ? CLI_OK : CLI_FAIL;
-	if (f && out && fclose(f) != 0)
-		rc = CLI_FAIL;
-	if (rc != CLI_OK)
-		cli_error("cannot write '%s'", out ? out : "the output");
-	free(html);
-	free(md);
-	return rc;
-}
 
 /* ------------------------------------------------------------------ stats */
 
@@ -1326,17 +1318,17 @@ static void print_counts(const char *label, json_t *o, json_t *night)
 static int cmd_stats(const struct cli_args *a)
 {
 	static const char *const params[] = { "service", "team", "responder", "since" };
-	const char *since = opt(a, "since");
+	const char *since = cli_opt(a, "since");
 	int64_t ms;
 	if (since && duration_parse(since, &ms) < 0 && iso_parse(since, &ms) < 0)
-		return usage_error(a->cmd, "--since '%s' is not a duration (30d) or a time", since);
+		return cli_usage_error(a->cmd, "--since '%s' is not a duration (30d) or a time", since);
 	struct client_response resp;
 	json_t *o = NULL;
-	char *path = path_with(a, "/api/stats", params, ARRAY_SIZE(params));
+	char *path = cli_path_with(a, "/api/stats", params, ARRAY_SIZE(params));
 	client_response_init(&resp);
 	int rc = cli_call("GET", path, NULL, 1, &resp, &o);
-	if (rc == CLI_OK && opt(a, "json")) {
-		print_json(o);
+	if (rc == CLI_OK && cli_opt(a, "json")) {
+		cli_print_json(o);
 	} else if (rc == CLI_OK) {
 		printf("%-14s%lld, %lld acknowledged, %lld resolved\n", "incidents",
 		       (long long)json_integer_value(json_object_get(o, "incidents")),
@@ -1368,7 +1360,7 @@ static const struct column check_columns[] = {
 
 static int cmd_checks(const struct cli_args *a)
 {
-	return list_command(a, "/api/checks", "checks", check_columns, ARRAY_SIZE(check_columns),
+	return cli_list_command(a, "/api/checks", "checks", check_columns, ARRAY_SIZE(check_columns),
 			    "no checks");
 }
 
@@ -1421,7 +1413,7 @@ static int cmd_help(const struct cli_args *a)
 	}
 	cmd = command_find(a->npos, a->pos, &used);
 	if (!cmd || used != a->npos)
-		return usage_error(a->cmd, "no command '%s'", a->pos[0]);
+		return cli_usage_error(a->cmd, "no command '%s'", a->pos[0]);
 	printf("usage: tocsin %s\n\n%s\n", cmd->usage, cmd->help);
 	return CLI_OK;
 }
