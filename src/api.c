@@ -160,10 +160,11 @@ static json_t *timeline_json(const struct log_list *ll, const struct change_list
 	while (i < ll->n || j > 0) {
 		if (j > 0 && (i == ll->n || cl->v[j - 1].at <= ll->v[i].at)) {
 			const struct change_event *ch = &cl->v[--j];
-			json_array_append_new(out, json_pack("{s:o, s:s, s:s, s:s}", "at",
+			json_array_append_new(out, json_pack("{s:o, s:s, s:s, s:s, s:I}", "at",
 							     json_time(ch->at), "type", "change",
 							     "actor", ch->source ? ch->source : "change_events",
-							     "message", ch->summary));
+							     "message", ch->summary, "change",
+							     (json_int_t)ch->id));
 		} else {
 			json_array_append_new(out, log_json(&ll->v[i++]));
 		}
@@ -601,8 +602,8 @@ void api_changes(struct server *srv, struct http_request *req, const struct rout
 		json_t *arr = json_array();
 		for (size_t i = 0; i < l.n; i++)
 			json_array_append_new(
-				arr, json_pack("{s:s, s:o, s:s, s:s?, s:o}", "service",
-					       l.v[i].service, "at", json_time(l.v[i].at),
+				arr, json_pack("{s:I, s:s, s:o, s:s, s:s?, s:o}", "id",
+					       (json_int_t)l.v[i].id, "service", l.v[i].service, "at", json_time(l.v[i].at),
 					       "summary", l.v[i].summary, "source", l.v[i].source,
 					       "payload", json_or_null(l.v[i].payload)));
 		reply_json(req, 200, json_pack("{s:o}", "changes", arr));

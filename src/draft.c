@@ -87,46 +87,55 @@ static int misleading(const struct log_entry *e)
 	return !strcmp(e->type, "note") && strstr(e->message, DRAFT_MISLEADING_TAG);
 }
 
-/* The lead of each entry type's sentence; %s is the actor.  NULL: the message
- * names the people itself and stands alone. */
+/* The lead of each entry type's sentence, which the actor follows when by is set.
+ * NULL: the message names the people itself and stands alone. */
 static const struct {
 	const char *type, *lead;
+	int by;
 } leads[] = {
-	{ "trigger", "Detected by %s" },
-	{ "alert", "Alert from %s" },
-	{ "ack", NULL },
-	{ "unack", NULL },
-	{ "reassign", NULL },
-	{ "notify", NULL },
-	{ "notify_failed", "Page not delivered" },
-	{ "escalate", "Escalation by %s" },
-	{ "note", "Note from %s" },
-	{ "severity", "Severity set by %s" },
-	{ "resolve", "Resolved by %s" },
+	{ "trigger", "Detected by ", 1 },
+	{ "alert", "Alert from ", 1 },
+	{ "ack", NULL, 0 },
+	{ "unack", NULL, 0 },
+	{ "reassign", NULL, 0 },
+	{ "notify", NULL, 0 },
+	{ "notify_failed", "Page not delivered", 0 },
+	{ "escalate", "Escalation by ", 1 },
+	{ "note", "Note from ", 1 },
+	{ "severity", "Severity set by ", 1 },
+	{ "resolve", "Resolved by ", 1 },
 };
 
 /* One Timeline bullet: "TIME - lead: message." */
 static void timeline_bullet(struct buf *b, const struct log_entry *e, const char *tz, int dated)
 {
-	const char *lead = "%s";
+	const char *lead = "", *actor = who(e->actor);
+	int by = 1;
 	for (size_t i = 0; i < ARRAY_SIZE(leads); i++)
-		if (!strcmp(leads[i].type, e->type))
+		if (!strcmp(leads[i].type, e->type)) {
 			lead = leads[i].lead;
+			by = leads[i].by;
+		}
 	if (misleading(e))
-		lead = "Misleading path, noted by %s";
-	if (lead && !strcmp(e->type, "escalate") && !strcmp(who(e->actor), "tocsin"))
+		lead = "Misleading path, noted by ";
+	if (lead && !strcmp(e->type, "escalate") && !strcmp(actor, "tocsin")) {
 		lead = "Escalation";
+		by = 0;
+	}
 	buf_adds(b, "- ");
 	clock_text(b, e->at, tz, dated);
 	buf_adds(b, " - ");
+	if (lead) {
+		buf_adds(b, lead);
+		if (by)
+			md_text(b, actor);
+	}
 	if (lead && !strcmp(e->type, "resolve") && !strcmp(e->message, "resolved")) {
-		buf_addf(b, "Resolved by %s.\n", who(e->actor));	/* by a person: nothing to add */
+		buf_adds(b, ".\n");	/* by a person: nothing to add */
 		return;
 	}
-	if (lead) {
-		buf_addf(b, lead, who(e->actor));
+	if (lead && (by || *lead))
 		buf_adds(b, ": ");
-	}
 	md_text(b, e->message);
 	size_t n = b->len;
 	if (n && !strchr(".!?", b->s[n - 1]))
@@ -199,11 +208,15 @@ static void summary(struct buf *b, const struct draft_input *in)
 	md_text(b, in->inc->title);
 	buf_adds(b, ". <!-- fill in: impact on users: what was down or slow, what users saw, "
 		    "what share of them -->\n\n");
-	buf_addf(b, "It was detected by %s at ", who(detector ? detector : in->inc->service));
+	buf_adds(b, "It was detected by ");
+	md_text(b, who(detector ? detector : in->inc->service));
+	buf_adds(b, " at ");
 	clock_text(b, detected ? detected : in->inc->created_at, tz, dated);
 	buf_addf(b, " %s", tz);
 	if (acked) {
-		buf_addf(b, ", acknowledged by %s after ", who(acker));
+		buf_adds(b, ", acknowledged by ");
+		md_text(b, who(acker));
+		buf_adds(b, " after ");
 		duration_text(b, acked - in->inc->created_at);
 	}
 	if (in->inc->resolved_at) {
@@ -278,7 +291,9 @@ static void recovery(struct buf *b, const struct draft_input *in)
 				    " during the incident:\n\n");
 		buf_adds(b, "- ");
 		clock_text(b, e->at, tz, !same_day(e->at, in->inc->created_at, tz));
-		buf_addf(b, " - %s: ", who(e->actor));
+		buf_adds(b, " - ");
+		md_text(b, who(e->actor));
+		buf_adds(b, ": ");
 		md_text(b, e->message);
 		buf_addc(b, '\n');
 	}

@@ -185,6 +185,15 @@ static void times_in(const char *text, size_t *times, int *zone)
 	}
 }
 
+/* "YYYY-MM-DD" at s (digits where digits belong): 1 when it is one. */
+static int day_at(const char *s)
+{
+	for (int i = 0; i < 10; i++)
+		if (i == 4 || i == 7 ? s[i] != '-' : !isdigit((unsigned char)s[i]))
+			return 0;
+	return !isdigit((unsigned char)s[10]);
+}
+
 /* An item "[DATE ]TIME[ ZONE] - text": 1 when it is one. */
 static int timeline_item(const char *s)
 {
@@ -345,7 +354,7 @@ static void action_item(struct lint *l, cmark_node *it)
 {
 	char *text = text_of(it);
 	const char *due = strstr(text, "due ");
-	int dated = due && isdigit((unsigned char)due[4]) && due[8] == '-' && due[11] == '-';
+	int dated = due && day_at(due + 4);
 	if (!strchr(text, '@') || !dated)
 		add(l, cmark_node_get_start_line(it), 1, "action item needs an owner and a due "
 			"date: '- [ ] what to do (@owner, due 2026-12-15)'");
@@ -508,10 +517,12 @@ static void read_action(struct pm_action *a, cmark_node *it)
 			n--;	/* "@bob." ends a sentence */
 		a->owner = n ? xstrndup(at + 1, n) : NULL;
 	}
-	if ((due = strstr(a->text, "due ")) && isdigit((unsigned char)due[4]) && due[8] == '-' &&
-	    isdigit((unsigned char)due[9]) && due[11] == '-' && isdigit((unsigned char)due[13]))
+	if ((due = strstr(a->text, "due ")) && day_at(due + 4))
 		a->due = xstrndup(due + 4, 10);
-	const char *url = first_url(it);
+	const char *url = NULL;	/* the item's own text, not a sub-list's */
+	for (cmark_node *c = cmark_node_first_child(it); c && !url; c = cmark_node_next(c))
+		if (cmark_node_get_type(c) != CMARK_NODE_LIST)
+			url = first_url(c);
 	a->ticket = url && *url ? xstrdup(url) : NULL;
 }
 
@@ -569,7 +580,12 @@ char *postmortem_check_box(const char *md, int line, int checked)
 	if (!p)
 		return NULL;
 	const char *eol = p + strcspn(p, "\n"), *box = p + strspn(p, " \t");
-	if (box + 2 >= eol || !strchr("-*+", *box) || !strchr(" \t", box[1]))
+	size_t digits = strspn(box, "0123456789");
+	if (digits && digits <= 9 && (box[digits] == '.' || box[digits] == ')'))
+		box += digits;	/* "1. [ ]" or "1) [ ]" */
+	else if (!*box || !strchr("-*+", *box))
+		return NULL;
+	if (box + 2 >= eol || !strchr(" \t", box[1]))
 		return NULL;
 	box += 1 + strspn(box + 1, " \t");
 	if (box + 3 > eol || box[0] != '[' || box[2] != ']' || !strchr(" xX", box[1]))

@@ -6,6 +6,7 @@
  * one revision.  Creating and redrafting read the incident's timeline through the
  * transaction and hand it to the draft generator (draft.c).
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +36,11 @@ static const char *zone(const struct config *cfg)
 int64_t review_due_at(const char *day, const char *tz)
 {
 	struct walltime wt = { 0 };
-	if (!day || strlen(day) != 10 || sscanf(day, "%4d-%2d-%2d", &wt.year, &wt.month, &wt.day) != 3 ||
+	static const char shape[] = "dddd-dd-dd";
+	for (size_t i = 0; day && i < sizeof(shape); i++)
+		if (shape[i] == 'd' ? !isdigit((unsigned char)day[i]) : day[i] != shape[i])
+			return 0;	/* the NUL at the end is compared too */
+	if (!day || sscanf(day, "%4d-%2d-%2d", &wt.year, &wt.month, &wt.day) != 3 ||
 	    wt.month < 1 || wt.month > 12 || wt.day < 1 ||
 	    wt.day > walltime_month_days(wt.year, wt.month))
 		return 0;
@@ -175,8 +180,8 @@ static int read_timeline(struct store_tx *tx, int64_t number, int64_t change, in
 	if (change && !t->start)
 		return fail(err, REVIEW_EINVAL,
 			    xasprintf("change %lld is not a change event of %s in the hour before "
-				      "incident #%lld (tocsin show %lld lists them)",
-				      (long long)change, t->inc.service, (long long)number,
+				      "incident #%lld (the draft's Root Cause lists those, with "
+				      "their ids)", (long long)change, t->inc.service,
 				      (long long)number));
 	return STORE_OK;
 }

@@ -65,7 +65,7 @@ def test_ack_resolve_note_severity_through_the_api(tocsin):
     log = without_notify(tocsin.show(1)["log"])
     assert [(e["type"], e["actor"]) for e in log] == [
         ("trigger", "events_v2"), ("escalate", "system"), ("ack", "bob"), ("note", "bob"),
-        ("severity", "bob"), ("resolve", "bob")]
+        ("severity", "bob"), ("resolve", "bob"), ("postmortem", "bob")]
     assert log[3]["message"] == "restarting nginx"
     assert log[4]["message"] == "severity changed from SEV-4 to SEV-1"
 

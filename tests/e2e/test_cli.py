@@ -25,7 +25,8 @@ def test_readme_tour(tocsin):
     shown = json.loads(tocsin.cli("show", "1", "--json").stdout)
     assert shown["status"] == "resolved"
     log = without_notify(shown["log"])
-    assert [e["type"] for e in log] == ["trigger", "escalate", "ack", "note", "resolve"]
+    assert [e["type"] for e in log] == ["trigger", "escalate", "ack", "note", "resolve",
+                                     "postmortem"]
     assert log[1]["message"] == "level 1: assigned to alice"
     assert log[3]["message"] == "restarted nginx"
     assert log[2]["actor"] == "alice"

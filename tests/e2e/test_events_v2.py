@@ -61,7 +61,8 @@ def test_acknowledge_and_resolve_events_act_on_the_incident(tocsin):
     assert inc["status"] == "resolved" and inc["resolved_at"]
     assert inc["alerts"][0]["status"] == "resolved"
     log = without_notify(inc["log"])
-    assert [e["type"] for e in log] == ["trigger", "escalate", "ack", "resolve"]
+    assert [e["type"] for e in log] == ["trigger", "escalate", "ack", "resolve",
+                                     "postmortem"]
     assert log[2]["actor"] == "events_v2"
 
 
