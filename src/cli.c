@@ -252,8 +252,7 @@ static const struct cli_command commands[] = {
 	  .help = "replace a postmortem's Markdown with FILE.md (a new revision)" },
 	{ .name = "postmortem set", .run = cmd_postmortem_set, .opts = json_opts, .min_pos = 2,
 	  .max_pos = -1, .usage = "postmortem set ID FIELD=VALUE...",
-	  .help = "owner, severity, title, impact_start, detected, acknowledged, mitigated, "
-		  "resolved (ISO or none), detection, factors, services (a,b)" },
+	  .help = "set owner, severity, incidents, times (ISO or none), detection, factors..." },
 	{ .name = "postmortem history", .run = cmd_postmortem_history, .opts = json_opts,
 	  .min_pos = 1, .max_pos = 1, .usage = "postmortem history ID [--json]",
 	  .help = "who changed what in a postmortem, and when" },

@@ -6,6 +6,7 @@
  * once.  Text that came from people or senders (summaries, notes, change events) is
  * escaped, so it reads as written and never becomes markup or raw HTML.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,10 +67,12 @@ static void duration_text(struct buf *b, int64_t ms)
 /* Text from outside as Markdown that reads the same: one line, markup escaped. */
 static void md_text(struct buf *b, const char *s)
 {
-	for (; s && *s; s++) {
+	for (const char *p0 = s; s && *s; s++) {
+		int intraword = *s == '_' && s > p0 && isalnum((unsigned char)s[-1]) &&
+				isalnum((unsigned char)s[1]);	/* events_v2 is no emphasis */
 		if (*s == '\n' || *s == '\r' || *s == '\t')
 			buf_addc(b, ' ');
-		else if (strchr("\\`*_[]<>", *s)) {
+		else if (!intraword && strchr("\\`*_[]<>", *s)) {
 			buf_addc(b, '\\');
 			buf_addc(b, *s);
 		} else

@@ -391,13 +391,62 @@ static char *set_one(struct postmortem *pm, const struct config *cfg, const char
 		free(services ? pm->services : pm->factors);
 		*(services ? &pm->services : &pm->factors) = arr;
 	} else {
-		return xasprintf("unknown field '%s' (owner, severity, title, impact_start, detected, "
-				 "acknowledged, mitigated, resolved, detection, factors, services)", key);
+		return xasprintf("unknown field '%s' (owner, severity, title, incidents, impact_start, "
+				 "detected, acknowledged, mitigated, resolved, detection, factors, "
+				 "services)", key);
 	}
 	char *v = dump(value);
 	buf_addf(what, "%s%s: %s", what->len ? ", " : "", key, v);
 	free(v);
 	return NULL;
+}
+
+/* "incidents": the numbers of the incidents the postmortem covers (one incident, or
+ * several with one cause), as a list or "12, 14"; the one it was opened for stays. */
+static char *set_incidents(struct store_tx *tx, struct postmortem *pm, json_t *value, int *rc)
+{
+	json_t *out = json_array(), *v;
+	size_t i;
+	char *why = NULL;
+	if (json_is_string(value)) {
+		for (const char *p = json_string_value(value); *p && !why;) {
+			char *end;
+			long long n = strtoll(p + strspn(p, " #"), &end, 10);
+			if (n <= 0 || (*end && *end != ',' && *end != ' '))
+				why = xstrdup("incidents must be incident numbers, e.g. \"12, 14\"");
+			json_array_append_new(out, json_integer(n));
+			p = end + strspn(end, ", ");
+		}
+	} else if (json_is_array(value)) {
+		json_array_foreach(value, i, v)
+			json_array_append(out, v);
+	}
+	int has_own = 0;
+	json_array_foreach(out, i, v) {
+		struct incident inc = { 0 };
+		if (why || !json_is_integer(v)) {
+			why = why ? why : xstrdup("incidents must be incident numbers");
+			break;
+		}
+		has_own |= json_integer_value(v) == pm->incident;
+		int found = tx->ops->incident_get(tx->conn, json_integer_value(v), &inc);
+		incident_release(&inc);
+		if (found == STORE_FAULT)
+			*rc = STORE_FAULT;
+		else if (found == STORE_NOTFOUND)
+			why = xasprintf("incidents: no incident #%lld", (long long)json_integer_value(v));
+		if (found != STORE_FOUND)
+			break;
+	}
+	if (!why && *rc == STORE_OK && !has_own)
+		why = xasprintf("incidents must include #%lld, which the postmortem was opened for",
+				(long long)pm->incident);
+	if (!why && *rc == STORE_OK) {
+		free(pm->incidents);
+		pm->incidents = dump(out);
+	}
+	json_decref(out);
+	return why;
 }
 
 static int set_fields(struct store_tx *tx, const struct config *cfg, struct postmortem *pm,
@@ -412,11 +461,20 @@ static int set_fields(struct store_tx *tx, const struct config *cfg, struct post
 		rc = fail(err, REVIEW_EINVAL, xstrdup("give the fields to set as a JSON object"));
 		goto out;
 	}
-	json_object_foreach(op->fields, key, value)
-		if ((*err = set_one(pm, cfg, key, value, &what))) {
+	json_object_foreach(op->fields, key, value) {
+		if (!strcmp(key, "incidents")) {
+			if ((*err = set_incidents(tx, pm, value, &rc)) || rc != STORE_OK) {
+				rc = *err ? REVIEW_EINVAL : rc;
+				goto out;
+			}
+			char *v = dump(value);
+			buf_addf(&what, "%sincidents: %s", what.len ? ", " : "", v);
+			free(v);
+		} else if ((*err = set_one(pm, cfg, key, value, &what))) {
 			rc = REVIEW_EINVAL;
 			goto out;
 		}
+	}
 	rc = save(tx, pm, op->actor, what.s, 0, now);
 	if (rc == STORE_OK && pm->owner && (!old_owner || strcmp(old_owner, pm->owner)))
 		rc = tell_owner(tx, cfg, pm, now);

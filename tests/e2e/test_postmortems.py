@@ -222,7 +222,7 @@ def test_a_confirmed_change_is_the_start_of_the_impact(t):
                                                                       "Root Cause")
 
 
-def complete(md_owner="bob"):
+def complete():
     """The example postmortem, with due dates a week ahead."""
     due = (datetime.now(timezone.utc) + timedelta(days=7)).strftime("%Y-%m-%d")
     return re.sub(r"due \d{4}-\d\d-\d\d", f"due {due}", EXAMPLE)
@@ -319,7 +319,9 @@ def test_setting_the_owner_tells_the_new_owner_and_bad_fields_are_named(t, smtp_
                      ("colour=red", "unknown field 'colour'"),
                      ("mitigated=yesterday", "mitigated must be an ISO 8601 time"),
                      ("services=web,shop", "no service 'shop'"),
-                     ("severity=SEV-9", "severity must be SEV-1 to SEV-5")):
+                     ("severity=SEV-9", "severity must be SEV-1 to SEV-5"),
+                     ("incidents=1,9", "incidents: no incident #9"),
+                     ("incidents=x", "incidents must be incident numbers")):
         bad = t.cli("postmortem", "set", "1", arg, user="alice")
         assert bad.returncode == 1 and why in bad.stderr, (arg, bad.stderr)
     assert postmortem(t)["revision"] == 2   # the refused changes wrote nothing
