@@ -139,6 +139,15 @@ void api_postmortems(struct server *srv, struct http_request *req, const struct 
 	struct pm_filter f = { .status = http_query(req, "status"), .owner = http_query(req, "owner") };
 	const char *inc = http_query(req, "incident");
 	struct postmortem_list l = { 0 };
+	static const char *const statuses[] = { PM_DRAFT, PM_IN_REVIEW, PM_PUBLISHED, PM_CLOSED };
+	int known = !f.status;
+	for (size_t i = 0; i < ARRAY_SIZE(statuses); i++)
+		known |= f.status && !strcmp(f.status, statuses[i]);
+	if (!known) {
+		http_reply_error(req, 400, "bad request",
+				 "status must be draft, in_review, published or closed");
+		return;
+	}
 	if (inc && !(f.incident = api_parse_number(inc))) {
 		http_reply_error(req, 400, "bad request", "incident must be an incident number");
 		return;
@@ -341,6 +350,13 @@ static char *dup_or_null(const char *s)
 static void run(struct server *srv, struct http_request *req, const struct route_ctx *ctx,
 		enum review_verb verb, int64_t id, json_t *body)
 {
+	json_t *start = json_object_get(body, "start_change");
+	if (start && !json_is_null(start) &&
+	    (!json_is_integer(start) || json_integer_value(start) <= 0)) {
+		http_reply_error(req, 400, "bad request", "'start_change' must be a change event id");
+		json_decref(body);
+		return;
+	}
 	struct pm_call *d = xcalloc(1, sizeof(*d));
 	d->actor = xstrdup(ctx->user);
 	d->body = body;

@@ -519,6 +519,11 @@ static int submit(struct store_tx *tx, struct postmortem *pm, const struct revie
 	if (strcmp(pm->status, PM_DRAFT))
 		return fail(err, REVIEW_ECONFLICT, xasprintf("postmortem #%lld is %s, not a draft",
 							     (long long)pm->id, pm->status));
+	if (!pm->owner)
+		return fail(err, REVIEW_ECONFLICT,
+			    xasprintf("postmortem #%lld has no owner: name one first (tocsin "
+				      "postmortem set %lld owner=ID)", (long long)pm->id,
+				      (long long)pm->id));
 	int errors = lint_errors(pm->body, &first);
 	if (errors) {
 		*err = xasprintf("postmortem #%lld has %d lint error%s; fix them first (tocsin "
@@ -649,6 +654,9 @@ static int mark_action(struct store_tx *tx, const struct config *cfg, const stru
 		rc = fail(err, REVIEW_EINVAL, xstrdup("declining an action item needs a reason"));
 	if (rc == STORE_OK)
 		rc = load(tx, it.postmortem, &pm, err);
+	if (rc == STORE_OK && !strcmp(pm.status, PM_CLOSED))
+		rc = fail(err, REVIEW_ECONFLICT, xasprintf("postmortem #%lld is closed: its action "
+							   "items are final", (long long)pm.id));
 	if (rc != STORE_OK)
 		goto out;
 	*id = pm.id;
@@ -700,6 +708,11 @@ int review_apply(struct store_tx *tx, const struct config *cfg, const struct rev
 		return mark_action(tx, cfg, op, now, id, err);
 	if ((rc = load(tx, op->id, &pm, err)) != STORE_OK)
 		return rc;
+	if (!strcmp(pm.status, PM_CLOSED)) {
+		rc = fail(err, REVIEW_ECONFLICT, xasprintf("postmortem #%lld is closed: it is final",
+							   (long long)pm.id));
+		goto out;
+	}
 	switch (op->verb) {
 	case RV_REDRAFT: rc = redraft(tx, cfg, &pm, op, now, err); break;
 	case RV_EDIT: rc = edit(tx, cfg, &pm, op, now, err); break;
@@ -711,6 +724,7 @@ int review_apply(struct store_tx *tx, const struct config *cfg, const struct rev
 	case RV_CLOSE: rc = close_pm(tx, &pm, op, now, err); break;
 	default: break;
 	}
+out:
 	postmortem_release(&pm);
 	return rc;
 }

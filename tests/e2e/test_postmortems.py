@@ -275,6 +275,12 @@ def test_review_workflow_refuses_what_it_must(t, smtp_receiver):
     assert boxes == ["x", "x", " ", "x"]
     assert t.cli("postmortem", "close", "1", user="bob").returncode == 0
     assert postmortem(t)["status"] == "closed"
+    # closed is final
+    late = t.post("/api/postmortems/1/fields", {"owner": "carol"}, user="alice")
+    assert late.status == 409 and "closed" in late.body
+    again = t.cli("actions", "reopen", str(items[0]["id"]), user="bob")
+    assert again.returncode == 1 and "its action items are final" in again.stderr
+    assert postmortem(t)["action_items"][0]["status"] == "done"
     log = [e["message"] for e in t.show(1)["log"] if e["type"] == "postmortem"]
     assert log[1:] == ["postmortem #1 published", "postmortem #1 closed"]
 
@@ -424,3 +430,22 @@ def test_an_observer_reads_but_cannot_change_a_postmortem_and_bad_requests_are_n
     assert bad.status == 400 and "'incident' must be an incident number" in bad.body
     nope = t.post("/api/postmortems/1/dance", {}, user="alice")
     assert nope.status == 404 and "the steps are submit" in nope.body
+    odd = t.post("/api/postmortems/1/redraft", {"start_change": "x"}, user="alice")
+    assert odd.status == 400 and "'start_change' must be a change event id" in odd.body
+    assert t.get("/api/postmortems?status=finished").status == 400
+    assert t.get("/api/actions?status=finished").status == 400
+
+
+def test_a_postmortem_nobody_owns_waits_for_an_owner_before_review(t, smtp_receiver):
+    # SEV-2 on a service without a policy, resolved by its sender: nobody to own it
+    assert t.enqueue(key=LOW, dedup="disk", summary="disk full on batch-01").status == 202
+    assert t.enqueue(key=LOW, action="resolve", dedup="disk").status == 202
+    pm = postmortem(t)
+    assert pm["owner"] is None and pm["severity"] == "SEV-2"
+    assert "owner not named yet" in t.show(1)["log"][-1]["message"]
+    assert t.post("/api/postmortems/1/markdown", {"markdown": complete()},
+                  user="alice").status == 200
+    r = t.post("/api/postmortems/1/submit", {}, user="alice")
+    assert r.status == 409 and "has no owner: name one first" in r.body, r
+    assert t.cli("postmortem", "set", "1", "owner=carol", user="alice").returncode == 0
+    assert t.post("/api/postmortems/1/submit", {}, user="carol").status == 200
