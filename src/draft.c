@@ -109,6 +109,16 @@ static const struct {
 	{ "resolve", "Resolved by ", 1 },
 };
 
+/* True when message says "by ACTOR" itself. */
+static int names(const char *message, const char *actor)
+{
+	size_t n = strlen(actor);
+	for (const char *p = message; (p = strstr(p, "by ")); p += 3)
+		if (!strncmp(p + 3, actor, n) && !isalnum((unsigned char)p[3 + n]) && p[3 + n] != '-')
+			return 1;
+	return 0;
+}
+
 /* One Timeline bullet: "TIME - lead: message." */
 static void timeline_bullet(struct buf *b, const struct log_entry *e, const char *tz, int dated)
 {
@@ -125,6 +135,8 @@ static void timeline_bullet(struct buf *b, const struct log_entry *e, const char
 		lead = "Escalation";
 		by = 0;
 	}
+	if (lead && by && names(e->message, actor))
+		lead = NULL;	/* "resolved by check:site-http: ..." says it all */
 	buf_adds(b, "- ");
 	clock_text(b, e->at, tz, dated);
 	buf_adds(b, " - ");
@@ -229,6 +241,19 @@ static void summary(struct buf *b, const struct draft_input *in)
 	buf_adds(b, ". <!-- fill in: the root cause, in one sentence -->\n\n");
 }
 
+static int repeat(const struct log_list *log, size_t i)
+{
+	return i < log->n && !strcmp(log->v[i].type, "alert") &&
+	       !strncmp(log->v[i].message, "triggered again:", 16);
+}
+
+/* A sender that repeats its alert every minute would bury the story: of a run of
+ * repeats, the first and the last (which counts them all) are shown. */
+static int folded(const struct log_list *log, size_t i)
+{
+	return repeat(log, i) && i > 0 && repeat(log, i - 1) && repeat(log, i + 1);
+}
+
 static void timeline(struct buf *b, const struct draft_input *in)
 {
 	const char *tz = zone_of(in);
@@ -247,7 +272,7 @@ static void timeline(struct buf *b, const struct draft_input *in)
 		buf_adds(b, ".\n");
 	}
 	for (size_t i = 0; i < in->log->n; i++)
-		if (strcmp(in->log->v[i].type, "postmortem"))
+		if (strcmp(in->log->v[i].type, "postmortem") && !folded(in->log, i))
 			timeline_bullet(b, &in->log->v[i], tz, dated);
 	buf_addc(b, '\n');
 }

@@ -6,7 +6,7 @@
  * the problem was detected, how long acknowledgement and resolution took; one
  * Timeline bullet "TIME - text" per log entry, in log order, each carrying the log
  * message word for word (docs/POSTMORTEMS.md gives the sentence of each entry
- * type); the change events of the hour before as "what changed"; the notes tagged
+ * type; of a run of repeats of one alert only the first and the last are shown); the change events of the hour before as "what changed"; the notes tagged
  * #misleading as the misleading paths; and a gap, <!-- fill in: ... -->, for the
  * impact on users, the root cause, the recovery and the action items.  The lint
  * reports each gap as an error until a person fills it.

@@ -133,7 +133,7 @@ def test_resolving_a_sev2_incident_drafts_a_postmortem_owned_by_the_resolver(t, 
              what="the owner's e-mail")
     text = body_of(mails_to(smtp_receiver, "bob@example.com", "postmortem")[0])
     assert "Postmortem #1 of incident #1" in text
-    assert "http://tocsin.example/api/postmortems/1/page" in text
+    assert "http://tocsin.example/api/postmortems/1/page?token=" in text
 
 
 def test_draft_timeline_matches_the_log_exactly(t):

@@ -719,3 +719,102 @@ Test(actions, regression_a_sub_items_link_is_not_the_parents_ticket)
 	cr_assert_null(a[0].ticket, "the parent took '%s'", a[0].ticket);
 	pm_actions_free(a, n);
 }
+
+/* A sender repeating its alert every minute would bury the story: of a run of
+ * repeats only the first and the last (which counts them all) are in the draft. */
+Test(draft, repeats_of_an_alert_show_the_first_and_the_last)
+{
+	struct config *cfg = make_cfg("UTC");
+	struct log_entry v[] = {
+		entry(at(9, 14), "trigger", "alertmanager", "triggered: disk full (dedup key d)"),
+		entry(at(9, 15), "alert", "alertmanager", "triggered again: disk full (dedup key d, 2 times)"),
+		entry(at(9, 16), "alert", "alertmanager", "triggered again: disk full (dedup key d, 3 times)"),
+		entry(at(9, 17), "alert", "alertmanager", "triggered again: disk full (dedup key d, 4 times)"),
+		entry(at(9, 18), "alert", "alertmanager", "triggered again: disk full (dedup key d, 5 times)"),
+		entry(at(9, 19), "ack", "alice", "acknowledged by alice"),
+		entry(at(9, 20), "alert", "alertmanager", "triggered again: disk full (dedup key d, 6 times)"),
+		entry(at(9, 30), "resolve", "alice", "resolved"),
+	};
+	struct log_list log = { v, ARRAY_SIZE(v), ARRAY_SIZE(v) };
+	struct change_list changes = { 0 };
+	struct incident inc = story_incident();
+	struct draft_input in = { .cfg = cfg, .inc = &inc, .log = &log, .changes = &changes,
+				  .now = at(10, 5) };
+	char *md = draft_markdown(&in);
+	char *tl = section(md, "Timeline");
+	struct strlist b = STRLIST_INIT;
+	bullets(tl, &b);
+	cr_assert_eq(b.n, 6, "%s", tl);
+	cr_assert(strstr(b.v[1], "2 times"), "%s", b.v[1]);
+	cr_assert(strstr(b.v[2], "5 times"), "%s", b.v[2]);
+	cr_assert(strstr(b.v[4], "6 times"), "a repeat on its own is shown: %s", b.v[4]);
+	cr_assert_null(strstr(tl, "3 times"));
+	cr_assert_null(strstr(tl, "4 times"));
+	strlist_release(&b);
+	free(tl);
+	free(md);
+	config_unref(cfg);
+}
+
+/* examples/postmortem-draft.md is what the generator writes for the README's story;
+ * TOCSIN_WRITE_EXAMPLES=1 writes it again after a change of the generator. */
+Test(draft, the_example_draft_is_current)
+{
+	struct config *cfg = test_config("server: {time_zone: UTC}\n"
+					 "users:\n"
+					 "  - {id: alice, name: Alice Martin}\n"
+					 "  - {id: bob, name: Bob Okafor}\n"
+					 "  - {id: carol, name: Carol Nguyen}\n"
+					 "services:\n"
+					 "  - {id: website, name: Public website}\n");
+	struct log_entry v[] = {
+		entry(at(9, 14), "trigger", "check:site-http",
+		      "triggered: site-http: HTTP CRITICAL: HTTP 500 from http://127.0.0.1:8081/checkout "
+		      "(dedup key check:site-http)"),
+		entry(at(9, 14), "escalate", "system",
+		      "level 1, pass 1 of 3: assigned to carol (on call for web-primary)"),
+		entry(at(9, 14), "notify", "system", "carol paged by email 'mail' (attempt 1)"),
+		entry(at(9, 15), "notify", "system", "carol paged by sms 'phone' (attempt 1)"),
+		entry(at(9, 19), "ack", "carol", "acknowledged by carol"),
+		entry(at(9, 27), "note", "carol", "restarted the web servers; the errors came back "
+						  "within a minute " DRAFT_MISLEADING_TAG),
+		entry(at(9, 29), "escalate", "carol",
+		      "escalated by carol: level 2, pass 1 of 3: assigned to bob"),
+		entry(at(9, 29), "notify", "system", "bob paged by email 'mail' (attempt 1)"),
+		entry(at(9, 41), "note", "bob", "application logs say: connection pool exhausted"),
+		entry(at(9, 52), "note", "bob", "rolled back deploy 220"),
+		entry(at(10, 2), "resolve", "check:site-http",
+		      "resolved by check:site-http: alert check:site-http resolved"),
+	};
+	struct log_list log = { v, ARRAY_SIZE(v), ARRAY_SIZE(v) };
+	struct change_event ch = { .id = 1, .service = "website", .at = at(9, 10),
+				   .summary = "deploy 220 of the website", .source = "ci" };
+	struct change_list changes = { &ch, 1, 1 };
+	struct incident inc = {
+		.number = 1, .service = "website",
+		.title = "site-http: HTTP CRITICAL: HTTP 500 from http://127.0.0.1:8081/checkout",
+		.status = INC_RESOLVED, .severity = 2, .urgency_high = 1, .created_at = at(9, 14),
+		.acknowledged_at = at(9, 19), .resolved_at = at(10, 2), .updated_at = at(10, 2),
+		.assigned_to = "[\"bob\"]",
+	};
+	struct draft_input in = { .cfg = cfg, .inc = &inc, .log = &log, .changes = &changes,
+				  .now = at(10, 2) };
+	in.owner = draft_owner(cfg, &inc, &log, "check:site-http");
+	cr_assert_str_eq(in.owner, "carol", "the first acker owns it when a check resolved it");
+	char *md = draft_markdown(&in);
+	const char *path = "examples/postmortem-draft.md";
+	if (getenv("TOCSIN_WRITE_EXAMPLES")) {
+		FILE *f = fopen(path, "w");
+		cr_assert_not_null(f);
+		fputs(md, f);
+		fclose(f);
+	}
+	size_t len;
+	char *err = NULL, *have = read_file(path, &len, &err);
+	cr_assert_not_null(have, "%s (TOCSIN_WRITE_EXAMPLES=1 writes it)", err);
+	cr_assert_str_eq(have, md, "%s is not what the generator writes now "
+				   "(TOCSIN_WRITE_EXAMPLES=1 writes it)", path);
+	free(have);
+	free(md);
+	config_unref(cfg);
+}
