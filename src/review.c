@@ -81,17 +81,21 @@ static void set_str(char **field, const char *value)
 
 /* --- action items ------------------------------------------------------------------ */
 
-/* The stored item that is written as a: the same text, else the same place. */
-static struct action_item *match(struct action_list *have, char *used, const struct pm_action *a,
-				 int position)
+/* The stored item each written one is: first every item whose text is unchanged,
+ * then, among the rest, the one at the same place (a reworded item); NULL: new. */
+static void match(struct action_list *have, const struct pm_action *v, size_t n,
+		  struct action_item **pick)
 {
-	for (size_t i = 0; i < have->n; i++)
-		if (!used[i] && !strcmp(have->v[i].text, a->text))
-			return used[i] = 1, &have->v[i];
-	for (size_t i = 0; i < have->n; i++)
-		if (!used[i] && have->v[i].position == position)
-			return used[i] = 1, &have->v[i];
-	return NULL;
+	char *used = xcalloc(have->n + 1, 1);
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < have->n && !pick[i]; k++)
+			if (!used[k] && !strcmp(have->v[k].text, v[i].text))
+				used[k] = 1, pick[i] = &have->v[k];
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < have->n && !pick[i]; k++)
+			if (!used[k] && have->v[k].position == (int)i + 1)
+				used[k] = 1, pick[i] = &have->v[k];
+	free(used);
 }
 
 /* Copies what the body says of an item into the tracked one. */
@@ -129,17 +133,24 @@ static int sync_actions(struct store_tx *tx, const struct config *cfg,
 	struct pm_action *v = NULL;
 	size_t n = postmortem_actions(pm->body, strlen(pm->body), &v);
 	int rc = tx->ops->action_list(tx->conn, &f, &have);
-	char *used = xcalloc(have.n + 1, 1);
+	struct action_item **pick = xcalloc(n + 1, sizeof(*pick));
+	char *kept = xcalloc(have.n + 1, 1);
+	if (rc == STORE_OK)
+		match(&have, v, n, pick);
 	for (size_t i = 0; i < n && rc == STORE_OK; i++) {
-		struct action_item *it = match(&have, used, &v[i], (int)i + 1), fresh = { 0 };
-		take_item(it ? it : &fresh, &v[i], (int)i + 1, pm, cfg, now);
-		rc = it ? tx->ops->action_update(tx->conn, it) : tx->ops->action_insert(tx->conn, &fresh);
+		struct action_item fresh = { 0 };
+		take_item(pick[i] ? pick[i] : &fresh, &v[i], (int)i + 1, pm, cfg, now);
+		if (pick[i])
+			kept[pick[i] - have.v] = 1;
+		rc = pick[i] ? tx->ops->action_update(tx->conn, pick[i])
+			     : tx->ops->action_insert(tx->conn, &fresh);
 		action_item_release(&fresh);
 	}
 	for (size_t i = 0; i < have.n && rc == STORE_OK; i++)
-		if (!used[i])
+		if (!kept[i])
 			rc = tx->ops->action_delete(tx->conn, have.v[i].id);
-	free(used);
+	free(kept);
+	free(pick);
 	pm_actions_free(v, n);
 	action_list_release(&have);
 	return rc;

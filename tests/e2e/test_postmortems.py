@@ -375,6 +375,23 @@ def test_ticking_a_box_in_the_markdown_marks_the_item_done(t):
     assert "twice" in pm["action_items"][2]["text"]
 
 
+def test_regression_an_item_added_at_the_top_takes_nobodys_place(t):
+    """An item inserted before the others took the first one's row by its place,
+    and each item below took its neighbour's status."""
+    play(t)
+    ticked = complete().replace("- [ ] Set the connection pool", "- [x] Set the connection pool")
+    pm = t.post("/api/postmortems/1/markdown", {"markdown": ticked}, user="bob").json()
+    ids = [a["id"] for a in pm["action_items"]]
+    top = ticked.replace("- [x] Set the connection pool",
+                         "- [ ] Page the database team on pool alerts (@carol, due 2026-12-30)\n"
+                         "- [x] Set the connection pool")
+    pm = t.post("/api/postmortems/1/markdown", {"markdown": top}, user="bob").json()
+    items = pm["action_items"]
+    assert [a["id"] for a in items[1:]] == ids and items[0]["id"] not in ids
+    assert [a["status"] for a in items] == ["open", "done", "open", "open", "done"]
+    assert items[0]["owner"] == "carol" and items[0]["due"] == "2026-12-30"
+
+
 class _Page(HTMLParser):
     def __init__(self):
         super().__init__()
