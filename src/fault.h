@@ -10,7 +10,9 @@
  * global mutable state outside struct server: it is set once at start and test-only.
  *
  * Points: escalate.before, escalate.written, escalate.committed (escalate.c, engine.c);
- * notify.answered, a provider accepted a delivery that is not recorded yet (notify.c).
+ * notify.answered, a provider accepted a delivery that is not recorded yet (notify.c);
+ * postmortem.written, a required postmortem is written with its resolve, uncommitted
+ * (review.c).
  */
 #ifndef TOCSIN_FAULT_H
 #define TOCSIN_FAULT_H

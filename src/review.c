@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "draft.h"
+#include "fault.h"
 #include "incident.h"
 #include "notify.h"
 #include "postmortem.h"
@@ -259,6 +260,7 @@ static int create(struct store_tx *tx, const struct config *cfg, int64_t number,
 				   (long long)pm.id, why, owner ? owner : "not named yet");
 	if (rc == STORE_OK)
 		rc = tell_owner(tx, cfg, &pm, now);
+	fault_point("postmortem.written");	/* tests: written with its resolve, not committed */
 out:
 	postmortem_list_release(&have);
 	postmortem_release(&pm);

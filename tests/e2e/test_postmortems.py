@@ -466,3 +466,28 @@ def test_a_postmortem_nobody_owns_waits_for_an_owner_before_review(t, smtp_recei
     assert r.status == 409 and "has no owner: name one first" in r.body, r
     assert t.cli("postmortem", "set", "1", "owner=carol", user="alice").returncode == 0
     assert t.post("/api/postmortems/1/submit", {}, user="carol").status == 200
+
+
+def test_kill9_while_a_resolve_writes_its_postmortem_leaves_neither_half(make_tocsin,
+                                                                          smtp_receiver):
+    """The postmortem is written in the resolve's transaction: a kill -9 before the
+    commit loses both, and the resolve after the restart makes exactly one."""
+    t = make_tocsin(config(smtp_receiver), env={**CLOCK,
+                                                 "TOCSIN_TEST_KILL_AT": "postmortem.written"})
+    assert t.enqueue(key=KEY, dedup="a", summary="checkout returns HTTP 500").status == 202
+    assert t.post("/api/incidents/1/ack", user="bob").status == 200
+    try:
+        t.post("/api/incidents/1/resolve", user="bob")
+    except OSError:
+        pass
+    assert t.proc.wait(15) == -9, "the crash point was not reached"
+    t.proc = None
+    t._log.close()
+    assert "crash point 'postmortem.written' reached" in t.log()
+    t.env.pop("TOCSIN_TEST_KILL_AT")
+    t.start()
+    assert t.show(1)["status"] == "acknowledged"
+    assert t.get("/api/postmortems").json()["postmortems"] == []
+    assert t.post("/api/incidents/1/resolve", user="bob").status == 200
+    assert [p["id"] for p in t.get("/api/postmortems").json()["postmortems"]] == [1]
+    assert [e["type"] for e in t.show(1)["log"]].count("postmortem") == 1
