@@ -126,12 +126,25 @@ static int add_delivery(struct store_tx *tx, int64_t page, int64_t incident, con
 }
 
 int notify_user(struct store_tx *tx, const struct config *cfg, const char *user,
-		const char *kind, const char *text, int64_t now)
+		const char *kind, const char *text, int64_t now, int paged)
 {
 	const struct user *u = user ? config_user(cfg, user) : NULL;
+	const struct incident low = { .urgency_high = 0 };
+	int rc = STORE_OK;
+	size_t planned = 0;
 	if (!u || !u->ncontacts)
 		return STORE_OK;
-	return add_delivery(tx, 0, 0, u->id, &u->contacts[0], kind, now, now, text);
+	for (size_t i = 0; paged && i < u->nrules && rc == STORE_OK; i++) {
+		const struct notification_rule *r = &u->rules[i];
+		const struct contact_method *cm = contact_of(u, r->contact);
+		if (!cm || !rule_applies(r, &low))
+			continue;
+		rc = add_delivery(tx, 0, 0, u->id, cm, kind, now + r->after, now, text);
+		planned++;
+	}
+	if (rc == STORE_OK && !planned)
+		rc = add_delivery(tx, 0, 0, u->id, &u->contacts[0], kind, now, now, text);
+	return rc;
 }
 
 int notify_plan_page(struct store_tx *tx, const struct config *cfg, const struct incident *inc,

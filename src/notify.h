@@ -25,10 +25,12 @@ struct notify;
 int notify_plan_page(struct store_tx *tx, const struct config *cfg, const struct incident *inc,
 		     const struct page *p);
 /* In a writer transaction: a one-off message of kind ("postmortem", "reminder") to
- * the user's first contact method, due now.  A user unknown or without contact
+ * the user's first contact method, due now; with paged, like a low-urgency page
+ * instead: one delivery per notification rule that applies, at now + its `after`
+ * (the first contact method when none does).  A user unknown or without contact
  * methods is told nothing (STORE_OK). */
 int notify_user(struct store_tx *tx, const struct config *cfg, const char *user,
-		const char *kind, const char *text, int64_t now);
+		const char *kind, const char *text, int64_t now, int paged);
 
 /* In a writer transaction: the incident was acknowledged or resolved, so its pending
  * page deliveries are cancelled. */

@@ -214,7 +214,7 @@ static int tell_owner(struct store_tx *tx, const struct config *cfg, const struc
 			       "`tocsin postmortem show %lld --markdown`.", (long long)pm->id,
 			       (long long)pm->incident, pm->title, cfg->public_url ? cfg->public_url : "", (long long)pm->id,
 			       (long long)pm->id);
-	int rc = notify_user(tx, cfg, pm->owner, "postmortem", text, now);
+	int rc = notify_user(tx, cfg, pm->owner, "postmortem", text, now, 0);
 	free(text);
 	return rc;
 }
@@ -757,9 +757,9 @@ static int remind(struct store_tx *tx, const struct config *cfg, struct action_i
 			       "with `tocsin actions done %lld`, or decline it with a reason.",
 			       (long long)it->id, (long long)pm.id, it->due, it->text,
 			       (long long)it->id);
-	rc = notify_user(tx, cfg, to, "reminder", text, now);
-	if (rc == STORE_OK && late && pm.owner && to && strcmp(pm.owner, to))
-		rc = notify_user(tx, cfg, pm.owner, "reminder", text, now);	/* escalated */
+	rc = notify_user(tx, cfg, to, "reminder", text, now, late);
+	if (rc == STORE_OK && late && pm.owner && to && strcmp(pm.owner, to))	/* escalated */
+		rc = notify_user(tx, cfg, pm.owner, "reminder", text, now, 1);
 	it->reminded_at = now;
 	if (rc == STORE_OK)
 		rc = tx->ops->action_update(tx->conn, it);

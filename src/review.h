@@ -18,7 +18,8 @@
  * @owner, due date, ticket link; a ticked box is done).  Marking an item done or
  * open through the API ticks or clears its box in the body too, so the two never
  * disagree.  Overdue items remind their owner once a day; past ACTION_GRACE_DAYS the
- * postmortem's owner is reminded as well.
+ * reminder is an escalation, paged like any other page (through the notification
+ * rules, as low urgency) to the item's owner and to the postmortem's owner.
  */
 #ifndef TOCSIN_REVIEW_H
 #define TOCSIN_REVIEW_H

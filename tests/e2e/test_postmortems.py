@@ -30,7 +30,12 @@ users:
   - id: bob
     name: Bob Okafor
     role: responder
-    contact_methods: [{{id: mail, type: email, address: bob@example.com}}]
+    contact_methods:
+      - {{id: mail, type: email, address: bob@example.com}}
+      - {{id: home, type: email, address: bob@home.example}}
+    notification_rules:
+      - {{contact: mail, after: 0m}}
+      - {{contact: home, after: 0m, urgency: low}}
   - id: carol
     name: Carol Nguyen
     role: responder
@@ -359,6 +364,17 @@ def test_overdue_items_remind_their_owner_once_a_day(t, smtp_receiver):
     t.advance("1h")
     t.advance("1h")
     assert len(mails_to(smtp_receiver, "carol@example.com", "overdue")) == count
+    assert not [m for m in mails_to(smtp_receiver, "bob@example.com", "overdue")
+                if "saturation check" in body_of(m)]
+    assert mails_to(smtp_receiver, "bob@home.example", "overdue") == []
+    # a week past due it escalates: paged like any page, through the notification rules
+    # (bob's low-urgency one reaches his home address), and to the postmortem's owner
+    t.advance("8d")
+    wait_for(lambda: [m for m in mails_to(smtp_receiver, "bob@example.com", "overdue")
+                      if "saturation check" in body_of(m)], what="the escalated reminder")
+    wait_for(lambda: [m for m in mails_to(smtp_receiver, "bob@home.example", "overdue")
+                      if "saturation check" in body_of(m)], what="the page through the rules")
+    assert len(mails_to(smtp_receiver, "carol@example.com", "overdue")) == count + 1
 
 
 def test_ticking_a_box_in_the_markdown_marks_the_item_done(t):
