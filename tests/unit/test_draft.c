@@ -802,7 +802,10 @@ Test(draft, the_example_draft_is_current)
 	in.owner = draft_owner(cfg, &inc, &log, "check:site-http");
 	cr_assert_str_eq(in.owner, "carol", "the first acker owns it when a check resolved it");
 	char *md = draft_markdown(&in);
-	const char *path = "examples/postmortem-draft.md";
+	char path[4096];
+	const char *slash = strrchr(__FILE__, '/');
+	snprintf(path, sizeof(path), "%.*s/../../examples/postmortem-draft.md",
+		 slash ? (int)(slash - __FILE__) : 1, slash ? __FILE__ : ".");
 	if (getenv("TOCSIN_WRITE_EXAMPLES")) {
 		FILE *f = fopen(path, "w");
 		cr_assert_not_null(f);
