@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, wait_for
+from conftest import ROOT, WEB_KEY, wait_for
 
 KEY = "77777777777777777777777777777777"
 LOW = "88888888888888888888888888888888"
@@ -507,3 +507,51 @@ def test_kill9_while_a_resolve_writes_its_postmortem_leaves_neither_half(make_to
     assert t.post("/api/incidents/1/resolve", user="bob").status == 200
     assert [p["id"] for p in t.get("/api/postmortems").json()["postmortems"]] == [1]
     assert [e["type"] for e in t.show(1)["log"]].count("postmortem") == 1
+
+
+def test_readme_postmortem_path(tocsin):
+    """The README's "From a resolved incident to a published postmortem", command by
+    command, through the CLI."""
+    assert tocsin.cli("trigger", "-k", WEB_KEY, "-s", "HTTP 500 on /checkout",
+                      "--severity", "critical").returncode == 0
+    assert tocsin.cli("ack", "1").returncode == 0
+    assert tocsin.cli("resolve", "1").returncode == 0
+    lines = tocsin.cli("postmortem", "list").stdout.splitlines()
+    assert re.split(r"\s{2,}", lines[0]) == ["ID", "INCIDENT", "STATUS", "SEVERITY", "OWNER",
+                                             "UPDATED (UTC)", "TITLE"]
+    assert re.split(r"\s{2,}", lines[1].strip())[:5] == ["1", "1", "draft", "SEV-2", "alice"]
+    lint = tocsin.cli("postmortem", "lint", "1")
+    assert lint.returncode == 1 and lint.stdout.startswith("postmortem-1.md:7: error: unfilled gap: "
+                                                           "impact on users")
+    sub = tocsin.cli("postmortem", "submit", "1")
+    assert sub.returncode == 1 and "postmortem #1 has 5 lint errors" in sub.stderr
+    md = tocsin.cli("postmortem", "show", "1", "--markdown").stdout
+    assert md.startswith("# Postmortem: HTTP 500 on /checkout (incident #1)")
+    edit = tocsin.cli("postmortem", "edit", "1", str(ROOT / "examples" / "postmortem.md"))
+    assert edit.stdout == "postmortem #1 saved (draft)\n", edit
+    assert tocsin.cli("postmortem", "set", "1", "mitigated=2026-11-22T09:52:00Z",
+                      "factors=pool size default, no load test").returncode == 0
+    assert tocsin.cli("postmortem", "submit", "1").stdout == "postmortem #1 submitted (in_review)\n"
+    own = tocsin.cli("postmortem", "approve", "1")
+    assert own.stderr == ("tocsin: forbidden: alice owns postmortem #1: a reviewer other than "
+                          "the owner approves it\n")
+    assert tocsin.cli("postmortem", "approve", "1", user="bob").stdout == \
+        "postmortem #1 approved (in_review)\n"
+    assert tocsin.cli("postmortem", "publish", "1").stdout == "postmortem #1 published (published)\n"
+    table = tocsin.cli("actions").stdout.splitlines()
+    assert re.split(r"\s{2,}", table[0]) == ["ID", "PM", "STATUS", "OWNER", "DUE", "ITEM"]
+    assert [re.split(r"\s{2,}", x.strip())[2] for x in table[1:]] == ["open", "open", "open",
+                                                                       "done"]
+    shut = tocsin.cli("postmortem", "close", "1")
+    assert shut.stderr.startswith("tocsin: conflict: postmortem #1 has 3 open action items "
+                                  "(#1, #2, #3): mark each done, or decline it with a reason")
+    assert tocsin.cli("actions", "done", "1").stdout == "action item #1 done\n"
+    assert tocsin.cli("actions", "done", "2").returncode == 0
+    assert tocsin.cli("actions", "decline", "3", "the", "load", "test", "moved", "to", "the",
+                      "release", "pipeline").stdout == "action item #3 declined\n"
+    assert tocsin.cli("postmortem", "close", "1").stdout == "postmortem #1 closed (closed)\n"
+    history = tocsin.cli("postmortem", "history", "1").stdout
+    assert "action item #3: open -> declined: the load test moved to the release pipeline" in history
+    out = Path(tocsin.tmp) / "pm-1.html"
+    assert tocsin.cli("postmortem", "render", "1", "-o", str(out)).returncode == 0
+    assert out.read_text().count('<g class="mark ') == 6
