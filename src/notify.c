@@ -76,6 +76,17 @@ struct inflight {
 	struct inflight *next;
 };
 
+static void inflight_free(struct inflight *f)
+{
+	if (!f)
+		return;
+	delivery_release(&f->d);
+	notification_release(&f->n);
+	config_unref(f->cfg);
+	free(f->bundled);
+	free(f);
+}
+
 /* A throttled send this worker started: counted before its outcome is committed. */
 struct recent {
 	char *user, *contact;
@@ -567,12 +578,7 @@ drop:
 	message_release(&m);
 	incident_release(&inc);
 	free(summary);
-	if (f) {
-		delivery_release(&f->d);
-		notification_release(&f->n);
-		free(f->bundled);
-		free(f);
-	}
+	inflight_free(f);
 	config_unref(cfg);
 }
 
@@ -670,11 +676,7 @@ static void finish(struct notify *w, struct inflight *f, CURLcode cc)
 		fail_now(w, f->cfg, &f->n, why);
 	if (v == DELIVERED)
 		free(why);
-	delivery_release(&f->d);
-	notification_release(&f->n);
-	config_unref(f->cfg);
-	free(f->bundled);
-	free(f);
+	inflight_free(f);
 }
 
 static void reap(struct notify *w)
@@ -868,11 +870,7 @@ void notify_stop(struct notify *w)
 		struct inflight *f = w->inflight;
 		w->inflight = f->next;
 		curl_multi_remove_handle(w->multi, f->d.easy);
-		delivery_release(&f->d);
-		notification_release(&f->n);
-		config_unref(f->cfg);
-		free(f->bundled);
-		free(f);
+		inflight_free(f);
 	}
 	curl_multi_cleanup(w->multi);
 	pthread_mutex_destroy(&w->lock);

@@ -436,6 +436,15 @@ static void read_sections(struct lint *l, cmark_node *doc)
 	}
 }
 
+static void sections_release(struct lint *l)
+{
+	for (size_t i = 0; i < l->nsec; i++)
+		free(l->sec[i].name);
+	free(l->sec);
+	l->sec = NULL;
+	l->nsec = 0;
+}
+
 /* In line order; findings on one line keep the order the rules made them. */
 static void sort_by_line(struct pm_finding *v, size_t n)
 {
@@ -478,9 +487,7 @@ size_t postmortem_lint(const char *md, size_t len, struct pm_finding **out)
 	if (!l.gaps && (l.words < PM_WORDS_MIN || l.words > PM_WORDS_MAX))
 		add(&l, 1, 0, "length: %zu words; a postmortem reads best at %d to %d", l.words,
 		    PM_WORDS_MIN, PM_WORDS_MAX);
-	for (size_t i = 0; i < l.nsec; i++)
-		free(l.sec[i].name);
-	free(l.sec);
+	sections_release(&l);
 	cmark_node_free(doc);
 	cmark_parser_free(p);
 	sort_by_line(l.v, l.n);
@@ -551,9 +558,7 @@ size_t postmortem_actions(const char *md, size_t len, struct pm_action **out)
 			read_action(a, it);
 		}
 	}
-	for (size_t i = 0; i < l.nsec; i++)
-		free(l.sec[i].name);
-	free(l.sec);
+	sections_release(&l);
 	cmark_node_free(doc);
 	cmark_parser_free(p);
 	*out = v;
@@ -657,9 +662,7 @@ static size_t read_milestones(cmark_node *doc, struct milestone **out)
 		m = xrealloc(m, (n + 1) * sizeof(*m));
 		m[n++] = (struct milestone){ item_minute(text, &day0), milestone_kind(text), text };
 	}
-	for (size_t i = 0; i < l.nsec; i++)
-		free(l.sec[i].name);
-	free(l.sec);
+	sections_release(&l);
 	*out = m;
 	return n;
 }

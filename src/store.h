@@ -195,7 +195,8 @@ struct store_ops {
 	int (*action_get)(struct store_conn *c, int64_t id, struct action_item *out);
 	int (*action_update)(struct store_conn *c, const struct action_item *a);
 	int (*action_delete)(struct store_conn *c, int64_t id);
-	/* The action items that match, by postmortem and position. */
+	/* The action items that match, by postmortem and position; the overdue ones
+	 * (open_only and due_before, any postmortem) by due day. */
 	int (*action_list)(struct store_conn *c, const struct action_filter *f,
 			   struct action_list *out);
 

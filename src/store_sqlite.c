@@ -89,6 +89,7 @@ enum stmt {
 	S_PM_GET,
 	S_PM_UPDATE,
 	S_PM_LIST,
+	S_PM_LIST_INCIDENT,
 	S_REV_ADD,
 	S_REV_LIST,
 	S_ACT_INSERT,
@@ -96,6 +97,8 @@ enum stmt {
 	S_ACT_UPDATE,
 	S_ACT_DELETE,
 	S_ACT_LIST,
+	S_ACT_LIST_PM,
+	S_ACT_LIST_DUE,
 	S_PING,
 	S_COUNT
 };
@@ -234,6 +237,10 @@ static const char *const stmt_sql[S_COUNT] = {
 			" updated_at = ?20 WHERE id = ?1",
 	[S_PM_LIST] = "SELECT " PM_COLS " FROM postmortems WHERE (?1 IS NULL OR status = ?1)"
 		      " AND (?2 IS NULL OR owner = ?2) AND (?3 = 0 OR incident = ?3) ORDER BY id DESC",
+	/* the postmortem of an incident (at every resolve that may need one): its index */
+	[S_PM_LIST_INCIDENT] = "SELECT " PM_COLS " FROM postmortems WHERE incident = ?3"
+			       " AND (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR owner = ?2)"
+			       " ORDER BY id DESC",
 	[S_REV_ADD] = "INSERT INTO pm_revisions (postmortem, revision, at, actor, change, body)"
 		      " VALUES (?1,?2,?3,?4,?5,?6)",
 	[S_REV_LIST] = "SELECT id, postmortem, revision, at, actor, change, body FROM pm_revisions"
@@ -249,6 +256,14 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_ACT_LIST] = "SELECT " ACTION_COLS " FROM action_items WHERE (?1 = 0 OR postmortem = ?1)"
 		       " AND (?2 IS NULL OR owner = ?2) AND (?3 = 0 OR status = 'open')"
 		       " AND (?4 = 0 OR due_at <= ?4) ORDER BY postmortem, position, id",
+	/* one postmortem's items: its index */
+	[S_ACT_LIST_PM] = "SELECT " ACTION_COLS " FROM action_items WHERE postmortem = ?1"
+			  " AND (?2 IS NULL OR owner = ?2) AND (?3 = 0 OR status = 'open')"
+			  " AND (?4 = 0 OR due_at <= ?4) ORDER BY position, id",
+	/* the overdue ones (every reminder round): the partial index of open items */
+	[S_ACT_LIST_DUE] = "SELECT " ACTION_COLS " FROM action_items WHERE status = 'open'"
+			   " AND due_at <= ?4 AND (?1 = 0 OR postmortem = ?1)"
+			   " AND (?2 IS NULL OR owner = ?2) ORDER BY due_at, id",
 	[S_PING] = "SELECT count(*) FROM sqlite_master",
 };
 
@@ -1400,7 +1415,7 @@ static int sq_postmortem_update(struct store_conn *c, const struct postmortem *p
 static int sq_postmortem_list(struct store_conn *c, const struct pm_filter *f,
 			      struct postmortem_list *out)
 {
-	sqlite3_stmt *st = prep(c, S_PM_LIST);
+	sqlite3_stmt *st = prep(c, f->incident ? S_PM_LIST_INCIDENT : S_PM_LIST);
 	int rc;
 	if (!st)
 		return STORE_FAULT;
@@ -1532,7 +1547,10 @@ static int sq_action_delete(struct store_conn *c, int64_t id)
 static int sq_action_list(struct store_conn *c, const struct action_filter *f,
 			  struct action_list *out)
 {
-	sqlite3_stmt *st = prep(c, S_ACT_LIST);
+	enum stmt which = f->postmortem			 ? S_ACT_LIST_PM
+			  : f->open_only && f->due_before ? S_ACT_LIST_DUE
+							  : S_ACT_LIST;
+	sqlite3_stmt *st = prep(c, which);
 	int rc;
 	if (!st)
 		return STORE_FAULT;
