@@ -185,19 +185,11 @@ static void times_in(const char *text, size_t *times, int *zone)
 	}
 }
 
-/* "YYYY-MM-DD" at s (digits where digits belong): 1 when it is one. */
-static int day_at(const char *s)
-{
-	for (int i = 0; i < 10; i++)
-		if (i == 4 || i == 7 ? s[i] != '-' : !isdigit((unsigned char)s[i]))
-			return 0;
-	return !isdigit((unsigned char)s[10]);
-}
-
 /* An item "[DATE ]TIME[ ZONE] - text": 1 when it is one. */
 static int timeline_item(const char *s)
 {
-	if (isdigit((unsigned char)s[0]) && s[4] == '-' && s[7] == '-' && (s[10] == ' ' || s[10] == 'T'))
+	struct walltime day;
+	if (date_at(s, &day) && (s[10] == ' ' || s[10] == 'T'))
 		s += 11;
 	size_t c = clock_at(s);
 	if (!c)
@@ -354,7 +346,8 @@ static void action_item(struct lint *l, cmark_node *it)
 {
 	char *text = text_of(it);
 	const char *due = strstr(text, "due ");
-	int dated = due && day_at(due + 4);
+	struct walltime day;
+	int dated = due && date_at(due + 4, &day);
 	if (!strchr(text, '@') || !dated)
 		add(l, cmark_node_get_start_line(it), 1, "action item needs an owner and a due "
 			"date: '- [ ] what to do (@owner, due 2026-12-15)'");
@@ -524,7 +517,8 @@ static void read_action(struct pm_action *a, cmark_node *it)
 			n--;	/* "@bob." ends a sentence */
 		a->owner = n ? xstrndup(at + 1, n) : NULL;
 	}
-	if ((due = strstr(a->text, "due ")) && day_at(due + 4))
+	struct walltime day;
+	if ((due = strstr(a->text, "due ")) && date_at(due + 4, &day))
 		a->due = xstrndup(due + 4, 10);
 	const char *url = NULL;	/* the item's own text, not a sub-list's */
 	for (cmark_node *c = cmark_node_first_child(it); c && !url; c = cmark_node_next(c))
@@ -632,8 +626,8 @@ static const char *milestone_kind(const char *text)
 static int64_t item_minute(const char *s, int64_t *day0)
 {
 	int64_t day = 0;
-	if (isdigit((unsigned char)s[0]) && s[4] == '-' && s[7] == '-') {
-		struct walltime wt = { atoi(s), atoi(s + 5), atoi(s + 8), 0, 0, 0 };
+	struct walltime wt;
+	if (date_at(s, &wt)) {
 		day = walltime_to_naive(&wt) / 86400;
 		if (!*day0)
 			*day0 = day;

@@ -6,7 +6,6 @@
  * one revision.  Creating and redrafting read the incident's timeline through the
  * transaction and hand it to the draft generator (draft.c).
  */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,14 +35,8 @@ static const char *zone(const struct config *cfg)
 
 int64_t review_due_at(const char *day, const char *tz)
 {
-	struct walltime wt = { 0 };
-	static const char shape[] = "dddd-dd-dd";
-	for (size_t i = 0; day && i < sizeof(shape); i++)
-		if (shape[i] == 'd' ? !isdigit((unsigned char)day[i]) : day[i] != shape[i])
-			return 0;	/* the NUL at the end is compared too */
-	if (!day || sscanf(day, "%4d-%2d-%2d", &wt.year, &wt.month, &wt.day) != 3 ||
-	    wt.month < 1 || wt.month > 12 || wt.day < 1 ||
-	    wt.day > walltime_month_days(wt.year, wt.month))
+	struct walltime wt;
+	if (!day || date_at(day, &wt) != 10 || day[10])
 		return 0;
 	walltime_from_naive(walltime_to_naive(&wt) + 86400, &wt);	/* the next midnight */
 	return walltime_to_ms(&wt, tz);

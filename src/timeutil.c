@@ -216,11 +216,16 @@ static int expect_char(const char **p, char c)
 }
 
 /* "YYYY-MM-DD", then 'T', 't' or ' ', then "HH:MM" and optionally ":SS". */
+static int parse_date(const char **p, struct walltime *wt)
+{
+	return fixed_digits(p, 4, &wt->year) || expect_char(p, '-') ||
+	       fixed_digits(p, 2, &wt->month) || expect_char(p, '-') ||
+	       fixed_digits(p, 2, &wt->day) ? -1 : 0;
+}
+
 static int parse_date_time(const char **p, struct walltime *wt)
 {
-	if (fixed_digits(p, 4, &wt->year) || expect_char(p, '-') ||
-	    fixed_digits(p, 2, &wt->month) || expect_char(p, '-') ||
-	    fixed_digits(p, 2, &wt->day))
+	if (parse_date(p, wt))
 		return -1;
 	if (**p != 'T' && **p != 't' && **p != ' ')
 		return -1;
@@ -317,6 +322,17 @@ int walltime_parse(const char *s, struct walltime *wt)
 		return -1;
 	*wt = tmp;
 	return 0;
+}
+
+size_t date_at(const char *s, struct walltime *wt)
+{
+	struct walltime tmp = { 0 };
+	const char *p = s;
+
+	if (!s || parse_date(&p, &tmp) || (*p >= '0' && *p <= '9') || !walltime_valid(&tmp))
+		return 0;
+	*wt = tmp;
+	return (size_t)(p - s);
 }
 
 /* ---- zones ---- */

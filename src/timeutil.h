@@ -55,6 +55,10 @@ struct walltime {
 };
 int walltime_parse(const char *s, struct walltime *wt);
 
+/* A calendar day "2026-12-01" at the start of s (not followed by a digit): its
+ * length (10) and *wt (the time fields zero), or 0 when s does not start with one. */
+size_t date_at(const char *s, struct walltime *wt);
+
 /* True when name is a zone libical knows ("UTC", "Europe/Paris", ...). */
 int tz_valid(const char *name);
 

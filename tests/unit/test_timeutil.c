@@ -279,3 +279,18 @@ Test(zone, format_falls_back_to_utc_or_an_offset)
 	time_format_zone(NOV22_0900Z, "America/Sao_Paulo", out, sizeof(out));
 	cr_assert_str_eq(out, "2026-11-22 06:00 -03:00", "numeric abbreviations become offsets");
 }
+
+Test(date, reads_a_calendar_day_at_the_start_of_text)
+{
+	struct walltime wt;
+	cr_assert_eq(date_at("2026-12-01", &wt), 10);
+	cr_assert(wt.year == 2026 && wt.month == 12 && wt.day == 1 && wt.hour == 0);
+	cr_assert_eq(date_at("2028-02-29) and more", &wt), 10, "a leap day, then text");
+	cr_assert_eq(date_at("2026-12-01T09:00", &wt), 10);
+	static const char *const bad[] = { "2026-02-29", "2026-13-01", "2026-00-10", "2026-12-32",
+					   "2026-12-1", "2026-12-011", "2026-12-+1", " 2026-12-01",
+					   "+202-12-01", "tomorrow", "" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_assert_eq(date_at(bad[i], &wt), 0, "'%s' read as a day", bad[i]);
+	cr_assert_eq(date_at(NULL, &wt), 0);
+}
