@@ -27,15 +27,21 @@ static json_t *json_or_null(const char *text)
 	return v ? v : json_null();
 }
 
+json_t *api_json_array(const char *text)
+{
+	json_t *v = json_or_null(text);
+	if (!json_is_array(v)) {
+		json_decref(v);
+		v = json_array();
+	}
+	return v;
+}
+
 json_t *incident_json(const struct incident *inc)
 {
 	char sev[8];
 	snprintf(sev, sizeof(sev), "SEV-%d", inc->severity);
-	json_t *assigned = json_or_null(inc->assigned_to);
-	if (!json_is_array(assigned)) {
-		json_decref(assigned);
-		assigned = json_array();
-	}
+	json_t *assigned = api_json_array(inc->assigned_to);
 	return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:I, s:I, s:I, s:b, "
 			 "s:s?, s:I}",
 			 "number", (json_int_t)inc->number, "title", inc->title, "service",
@@ -242,12 +248,34 @@ static json_t *read_shown(struct server *srv, struct http_request *req, int64_t 
 	return doc;
 }
 
+int64_t api_id_or_404(struct http_request *req, const char *param, const char *what)
+{
+	int64_t n = api_parse_number(param);
+	if (!n) {
+		char *why = xasprintf("%s numbers are 1, 2, 3...", what);
+		http_reply_error(req, 404, "not found", why);
+		free(why);
+	}
+	return n;
+}
+
 static int64_t number_or_404(struct http_request *req, const struct route_ctx *ctx)
 {
-	int64_t n = api_parse_number(ctx->params[0]);
-	if (!n)
-		http_reply_error(req, 404, "not found", "incident numbers are 1, 2, 3...");
-	return n;
+	return api_id_or_404(req, ctx->params[0], "incident");
+}
+
+void api_reply_refused(struct http_request *req, int rc, const char *why)
+{
+	static const struct {
+		int status;
+		const char *title;
+	} titles[] = { { 400, "bad request" }, { 403, "forbidden" }, { 404, "not found" },
+		       { 409, "conflict" } };
+	const char *title = "refused";
+	for (size_t i = 0; i < ARRAY_SIZE(titles); i++)
+		if (titles[i].status == -rc)
+			title = titles[i].title;
+	http_reply_error(req, -rc, title, why);
 }
 
 void api_incident_show(struct server *srv, struct http_request *req,
@@ -288,11 +316,8 @@ static void act_answer(struct tx_call *c, struct http_request *req)
 		server_reply_fault(c->srv, req);
 		return;
 	}
-	if (c->rc == INCIDENT_ENOTFOUND || c->rc == INCIDENT_ECONFLICT || c->rc == INCIDENT_EINVAL) {
-		http_reply_error(req, -c->rc, c->rc == INCIDENT_ENOTFOUND  ? "not found"
-					      : c->rc == INCIDENT_ECONFLICT ? "conflict"
-									    : "bad request",
-				 c->err);
+	if (c->rc < 0) {	/* INCIDENT_E*: the status, negated */
+		api_reply_refused(req, c->rc, c->err);
 		return;
 	}
 	struct store_conn *conn = api_reader(c->srv, req);

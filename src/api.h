@@ -44,6 +44,12 @@ json_t *api_body_object(struct http_request *req);
 struct store_conn *api_reader(struct server *srv, struct http_request *req);
 /* "42" or "#42" -> 42; 0 when malformed. */
 int64_t api_parse_number(const char *s);
+/* The number in a path parameter; 0 after replying 404 ("postmortem numbers are 1, 2, 3..."). */
+int64_t api_id_or_404(struct http_request *req, const char *param, const char *what);
+/* Replies a refusal whose rc is the HTTP status negated (INCIDENT_E*, REVIEW_E*), with why. */
+void api_reply_refused(struct http_request *req, int rc, const char *why);
+/* A JSON array kept as text in the store; an empty array when it is not one. */
+json_t *api_json_array(const char *text);
 
 /* JSON of an incident in the shape of DESIGN.md section 4 (new reference). */
 json_t *incident_json(const struct incident *inc);

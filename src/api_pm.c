@@ -19,18 +19,6 @@
 #include "timeutil.h"
 #include "banned.h"
 
-#define MARKDOWN_MAX (256 * 1024)
-
-static json_t *json_array_text(const char *text)
-{
-	json_t *v = text ? json_loads(text, 0, NULL) : NULL;
-	if (!json_is_array(v)) {
-		json_decref(v);
-		v = json_array();
-	}
-	return v;
-}
-
 static json_t *postmortem_json(const struct postmortem *p)
 {
 	char sev[8];
@@ -38,13 +26,13 @@ static json_t *postmortem_json(const struct postmortem *p)
 	return json_pack("{s:I, s:I, s:o, s:s, s:s?, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:s?, "
 			 "s:o, s:o, s:I, s:o, s:o}",
 			 "id", (json_int_t)p->id, "incident", (json_int_t)p->incident, "incidents",
-			 json_array_text(p->incidents), "title", p->title, "owner", p->owner,
+			 api_json_array(p->incidents), "title", p->title, "owner", p->owner,
 			 "status", p->status, "severity", sev, "services",
-			 json_array_text(p->services), "impact_start", json_time(p->impact_start),
+			 api_json_array(p->services), "impact_start", json_time(p->impact_start),
 			 "detected", json_time(p->detected), "acknowledged",
 			 json_time(p->acknowledged), "mitigated", json_time(p->mitigated),
 			 "resolved", json_time(p->resolved), "detection", p->detection, "factors",
-			 json_array_text(p->factors), "approvals", json_array_text(p->approvals),
+			 api_json_array(p->factors), "approvals", api_json_array(p->approvals),
 			 "revision", (json_int_t)p->revision, "created_at", json_time(p->created_at),
 			 "updated_at", json_time(p->updated_at));
 }
@@ -100,17 +88,6 @@ static int read_document(const struct store_ops *ops, struct store_conn *c, int6
 	postmortem_release(&pm);
 	action_list_release(&al);
 	return rc;
-}
-
-static int64_t id_or_404(struct http_request *req, const char *param, const char *what)
-{
-	int64_t id = api_parse_number(param);
-	if (!id) {
-		char *why = xasprintf("%s ids are 1, 2, 3...", what);
-		http_reply_error(req, 404, "not found", why);
-		free(why);
-	}
-	return id;
 }
 
 /* Reads postmortem id with read; replies 404 or 503 when that fails. */
@@ -171,7 +148,7 @@ void api_postmortems(struct server *srv, struct http_request *req, const struct 
 void api_postmortem_show(struct server *srv, struct http_request *req,
 			 const struct route_ctx *ctx)
 {
-	int64_t id = id_or_404(req, ctx->params[0], "postmortem");
+	int64_t id = api_id_or_404(req, ctx->params[0], "postmortem");
 	struct store_conn *c = id ? api_reader(srv, req) : NULL;
 	json_t *doc = NULL;
 	if (!c)
@@ -192,7 +169,7 @@ void api_postmortem_show(struct server *srv, struct http_request *req,
 void api_postmortem_history(struct server *srv, struct http_request *req,
 			    const struct route_ctx *ctx)
 {
-	int64_t id = id_or_404(req, ctx->params[0], "postmortem");
+	int64_t id = api_id_or_404(req, ctx->params[0], "postmortem");
 	struct postmortem pm = { 0 };
 	struct pm_revision_list l = { 0 };
 	if (!id || read_one(srv, req, id, &pm) != STORE_FOUND)
@@ -221,7 +198,7 @@ out:
 void api_postmortem_markdown(struct server *srv, struct http_request *req,
 			     const struct route_ctx *ctx)
 {
-	int64_t id = id_or_404(req, ctx->params[0], "postmortem");
+	int64_t id = api_id_or_404(req, ctx->params[0], "postmortem");
 	struct postmortem pm = { 0 };
 	if (id && read_one(srv, req, id, &pm) == STORE_FOUND) {
 		http_reply_take(req, 200, "text/markdown; charset=utf-8", pm.body, strlen(pm.body));
@@ -233,7 +210,7 @@ void api_postmortem_markdown(struct server *srv, struct http_request *req,
 void api_postmortem_lint(struct server *srv, struct http_request *req,
 			 const struct route_ctx *ctx)
 {
-	int64_t id = id_or_404(req, ctx->params[0], "postmortem");
+	int64_t id = api_id_or_404(req, ctx->params[0], "postmortem");
 	struct postmortem pm = { 0 };
 	if (id && read_one(srv, req, id, &pm) == STORE_FOUND)
 		reply_json(req, 200, lint_json(pm.body));
@@ -243,7 +220,7 @@ void api_postmortem_lint(struct server *srv, struct http_request *req,
 void api_postmortem_page(struct server *srv, struct http_request *req,
 			 const struct route_ctx *ctx)
 {
-	int64_t id = id_or_404(req, ctx->params[0], "postmortem");
+	int64_t id = api_id_or_404(req, ctx->params[0], "postmortem");
 	struct postmortem pm = { 0 };
 	if (id && read_one(srv, req, id, &pm) == STORE_FOUND) {
 		size_t len;
@@ -313,16 +290,14 @@ static int pm_apply(struct tx_call *c, struct store_tx *tx)
 
 static void pm_answer(struct tx_call *c, struct http_request *req)
 {
-	static const char *const titles[] = { [400 - 400] = "bad request", [403 - 400] = "forbidden",
-					      [404 - 400] = "not found", [409 - 400] = "conflict" };
 	struct pm_call *d = c->data;
 	json_t *doc = NULL;
 	if (c->rc == STORE_FAULT) {
 		server_reply_fault(c->srv, req);
 		return;
 	}
-	if (c->rc < 0) {
-		http_reply_error(req, -c->rc, titles[-c->rc - 400], c->err);
+	if (c->rc < 0) {	/* REVIEW_E*: the status, negated */
+		api_reply_refused(req, c->rc, c->err);
 		return;
 	}
 	struct store_conn *conn = api_reader(c->srv, req);
@@ -397,29 +372,26 @@ void api_postmortem_create(struct server *srv, struct http_request *req,
 		run(srv, req, ctx, RV_CREATE, n, body);
 }
 
+/* POST of a JSON body to the record numbered by the path: one verb. */
+static void run_on(struct server *srv, struct http_request *req, const struct route_ctx *ctx,
+		   enum review_verb verb, const char *what)
+{
+	int64_t id = api_id_or_404(req, ctx->params[0], what);
+	json_t *body = id ? api_body_object(req) : NULL;
+	if (body)
+		run(srv, req, ctx, verb, id, body);
+}
+
 void api_postmortem_edit(struct server *srv, struct http_request *req,
 			 const struct route_ctx *ctx)
 {
-	int64_t id = id_or_404(req, ctx->params[0], "postmortem");
-	json_t *body = id ? api_body_object(req) : NULL;
-	const char *md = body_str(body, "markdown");
-	if (body && (!md || strlen(md) > MARKDOWN_MAX)) {
-		http_reply_error(req, 400, "bad request", md ? "'markdown' is longer than 256 KiB"
-							     : "'markdown' is missing");
-		json_decref(body);
-		return;
-	}
-	if (body)
-		run(srv, req, ctx, RV_EDIT, id, body);
+	run_on(srv, req, ctx, RV_EDIT, "postmortem");
 }
 
 void api_postmortem_fields(struct server *srv, struct http_request *req,
 			   const struct route_ctx *ctx)
 {
-	int64_t id = id_or_404(req, ctx->params[0], "postmortem");
-	json_t *body = id ? api_body_object(req) : NULL;
-	if (body)
-		run(srv, req, ctx, RV_SET, id, body);
+	run_on(srv, req, ctx, RV_SET, "postmortem");
 }
 
 /* POST /api/postmortems/{id}/{verb}, body optional. */
@@ -433,7 +405,7 @@ void api_postmortem_step(struct server *srv, struct http_request *req,
 		{ "submit", RV_SUBMIT }, { "approve", RV_APPROVE }, { "reopen", RV_REOPEN },
 		{ "publish", RV_PUBLISH }, { "close", RV_CLOSE }, { "redraft", RV_REDRAFT },
 	};
-	int64_t id = id_or_404(req, ctx->params[0], "postmortem");
+	int64_t id = api_id_or_404(req, ctx->params[0], "postmortem");
 	for (size_t i = 0; id && i < ARRAY_SIZE(verbs); i++)
 		if (!strcmp(ctx->params[1], verbs[i].name)) {
 			json_t *body = body_or_empty(req);
@@ -449,8 +421,5 @@ void api_postmortem_step(struct server *srv, struct http_request *req,
 void api_action_update(struct server *srv, struct http_request *req,
 		       const struct route_ctx *ctx)
 {
-	int64_t id = id_or_404(req, ctx->params[0], "action item");
-	json_t *body = id ? api_body_object(req) : NULL;
-	if (body)
-		run(srv, req, ctx, RV_ACTION, id, body);
+	run_on(srv, req, ctx, RV_ACTION, "action item");
 }

@@ -628,7 +628,9 @@ static int edit(struct store_tx *tx, const struct config *cfg, struct postmortem
 {
 	int in_review = !strcmp(pm->status, PM_IN_REVIEW);
 	if (!op->text || !*op->text)
-		return fail(err, REVIEW_EINVAL, xstrdup("the Markdown is empty"));
+		return fail(err, REVIEW_EINVAL, xstrdup("'markdown' is missing or empty"));
+	if (strlen(op->text) > REVIEW_MARKDOWN_MAX)
+		return fail(err, REVIEW_EINVAL, xstrdup("'markdown' is longer than 256 KiB"));
 	if (!in_review && strcmp(pm->status, PM_DRAFT))
 		return fail(err, REVIEW_ECONFLICT,
 			    xasprintf("postmortem #%lld is %s: its text is the record now; action "

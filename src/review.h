@@ -41,6 +41,7 @@
 #define ACTION_DECLINED "declined"
 
 #define ACTION_GRACE_DAYS 7
+#define REVIEW_MARKDOWN_MAX (256 * 1024)	/* the longest postmortem text taken */
 
 /* Errors besides STORE_FAULT, as the HTTP status they answer, negated; *err says
  * what is wrong and how to go on. */

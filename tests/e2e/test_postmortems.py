@@ -466,6 +466,12 @@ def test_an_observer_reads_but_cannot_change_a_postmortem_and_bad_requests_are_n
     odd = t.post("/api/postmortems/1/redraft", {"start_change": "x"}, user="alice")
     assert odd.status == 400 and "'start_change' must be a change event id" in odd.body
     assert t.get("/api/postmortems?status=finished").status == 400
+    empty = t.post("/api/postmortems/1/markdown", {}, user="alice")
+    assert empty.status == 400 and "'markdown' is missing or empty" in empty.body
+    huge = t.post("/api/postmortems/1/markdown", {"markdown": "x" * (300 * 1024)}, user="alice")
+    assert huge.status == 400 and "'markdown' is longer than 256 KiB" in huge.body
+    assert postmortem(t)["revision"] == 1
+    assert t.get("/api/postmortems/x").status == 404
     assert t.get("/api/actions?status=finished").status == 400
 
 
