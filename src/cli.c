@@ -258,21 +258,21 @@ static const struct cli_command commands[] = {
 	  .help = "who changed what in a postmortem, and when" },
 	{ .name = "postmortem redraft", .run = cmd_postmortem_step, .opts = pm_new_opts,
 	  .min_pos = 1, .max_pos = 1, .usage = "postmortem redraft ID [--start-change ID]",
-	  .data = "redraft", .help = "draft it again from the timeline (the old text stays in history)" },
+	  .data = &pm_redraft, .help = "draft it again from the timeline (the old text stays in history)" },
 	{ .name = "postmortem submit", .run = cmd_postmortem_step, .opts = json_opts, .min_pos = 1,
-	  .max_pos = 1, .usage = "postmortem submit ID", .data = "submit",
+	  .max_pos = 1, .usage = "postmortem submit ID", .data = &pm_submit,
 	  .help = "draft -> in review; refused while the lint finds errors" },
 	{ .name = "postmortem approve", .run = cmd_postmortem_step, .opts = json_opts,
-	  .min_pos = 1, .max_pos = 1, .usage = "postmortem approve ID", .data = "approve",
+	  .min_pos = 1, .max_pos = 1, .usage = "postmortem approve ID", .data = &pm_approve,
 	  .help = "approve as a reviewer (not the owner)" },
 	{ .name = "postmortem reopen", .run = cmd_postmortem_step, .opts = json_opts,
-	  .min_pos = 1, .max_pos = -1, .usage = "postmortem reopen ID [REASON]", .data = "reopen",
+	  .min_pos = 1, .max_pos = -1, .usage = "postmortem reopen ID [REASON]", .data = &pm_reopen,
 	  .help = "in review -> draft, approvals dismissed" },
 	{ .name = "postmortem publish", .run = cmd_postmortem_step, .opts = json_opts,
-	  .min_pos = 1, .max_pos = 1, .usage = "postmortem publish ID", .data = "publish",
+	  .min_pos = 1, .max_pos = 1, .usage = "postmortem publish ID", .data = &pm_publish,
 	  .help = "in review -> published, once approved" },
 	{ .name = "postmortem close", .run = cmd_postmortem_step, .opts = json_opts,
-	  .min_pos = 1, .max_pos = 1, .usage = "postmortem close ID", .data = "close",
+	  .min_pos = 1, .max_pos = 1, .usage = "postmortem close ID", .data = &pm_close,
 	  .help = "published -> closed, once every action item is done or declined" },
 	{ .name = "postmortem lint", .run = cmd_postmortem_lint, .min_pos = 1, .max_pos = 1,
 	  .usage = "postmortem lint FILE.md|ID",
@@ -486,10 +486,10 @@ int cli_parse_count(const char *s, long long *out)
 }
 
 /* "#42" or "42"; prints the usage error itself. */
-int cli_incident_arg(const struct cli_args *a, const char *s, long long *n)
+int cli_number_arg(const struct cli_args *a, const char *s, const char *what, long long *n)
 {
 	if (cli_parse_count(*s == '#' ? s + 1 : s, n) < 0)
-		return cli_usage_error(a->cmd, "'%s' is not an incident number (#42 or 42)", s);
+		return cli_usage_error(a->cmd, "'%s' is not %s number (#42 or 42)", s, what);
 	return CLI_OK;
 }
 
@@ -812,7 +812,7 @@ static int incident_call(const struct cli_args *a, const char *method, const cha
 			 json_t *body, struct client_response *resp, json_t **answer,
 			 long long *n)
 {
-	int rc = cli_incident_arg(a, a->pos[0], n);
+	int rc = cli_number_arg(a, a->pos[0], "an incident", n);
 	if (rc != CLI_OK)
 		return rc;
 	char *path = verb ? xasprintf("/api/incidents/%lld/%s", *n, verb)

@@ -62,8 +62,8 @@ int cli_usage_error(const struct cli_command *cmd, const char *fmt, ...) PRINTF_
 const char *cli_opt(const struct cli_args *a, const char *name);
 /* A positive decimal number, digits only: 0, or -1. */
 int cli_parse_count(const char *s, long long *out);
-/* "#42" or "42"; prints the usage error itself. */
-int cli_incident_arg(const struct cli_args *a, const char *s, long long *n);
+/* "#42" or "42", the number of what ("an incident"); prints the usage error itself. */
+int cli_number_arg(const struct cli_args *a, const char *s, const char *what, long long *n);
 
 /*
  * One request to the daemon.  body (borrowed, may be NULL) is sent as JSON.  On a
@@ -94,7 +94,13 @@ void cli_print_fields(const struct column *cols, size_t n, json_t *obj, const ch
 int cli_list_command(const struct cli_args *a, const char *path, const char *key,
 		     const struct column *cols, size_t ncols, const char *empty);
 
-/* The postmortem and action item commands (cli_pm.c). */
+/* The postmortem and action item commands (cli_pm.c).  The step commands' rows
+ * carry a struct pm_step in .data. */
+struct pm_step {
+	const char *step;	/* in the path: /api/postmortems/N/STEP */
+	const char *done;	/* what the command prints it did */
+};
+extern const struct pm_step pm_redraft, pm_submit, pm_approve, pm_reopen, pm_publish, pm_close;
 int cmd_postmortem_new(const struct cli_args *a);
 int cmd_postmortem_list(const struct cli_args *a);
 int cmd_postmortem_show(const struct cli_args *a);

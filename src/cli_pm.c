@@ -14,15 +14,12 @@
 #include "postmortem.h"
 #include "banned.h"
 
-/* A postmortem id argument: "3" or "#3"; 0 (usage printed) when it is not one. */
+/* A postmortem or action item argument: "3" or "#3"; 0 (usage printed) when it is
+ * not one. */
 static long long pm_arg(const struct cli_args *a, const char *s, const char *what)
 {
 	long long n;
-	if (cli_parse_count(*s == '#' ? s + 1 : s, &n) < 0) {
-		cli_usage_error(a->cmd, "'%s' is not %s id (3 or #3)", s, what);
-		return 0;
-	}
-	return n;
+	return cli_number_arg(a, s, what, &n) == CLI_OK ? n : 0;
 }
 
 /* The positional arguments from the first-th on, joined by spaces (a reason in
@@ -79,7 +76,7 @@ static int start_change(const struct cli_args *a, json_t *body)
 int cmd_postmortem_new(const struct cli_args *a)
 {
 	long long n;
-	if (cli_incident_arg(a, a->pos[0], &n) != CLI_OK)
+	if (cli_number_arg(a, a->pos[0], "an incident", &n) != CLI_OK)
 		return CLI_USAGE;
 	json_t *body = json_pack("{s:I}", "incident", (json_int_t)n);
 	if (start_change(a, body) < 0) {
@@ -244,10 +241,17 @@ int cmd_postmortem_history(const struct cli_args *a)
 	return rc;
 }
 
+const struct pm_step pm_redraft = { "redraft", "drafted again" };
+const struct pm_step pm_submit = { "submit", "submitted" };
+const struct pm_step pm_approve = { "approve", "approved" };
+const struct pm_step pm_reopen = { "reopen", "reopened" };
+const struct pm_step pm_publish = { "publish", "published" };
+const struct pm_step pm_close = { "close", "closed" };
+
 /* submit, approve, reopen, publish, close, redraft: the row's .data is the step. */
 int cmd_postmortem_step(const struct cli_args *a)
 {
-	const char *step = a->cmd->data;
+	const struct pm_step *step = a->cmd->data;
 	long long id = pm_arg(a, a->pos[0], "a postmortem");
 	if (!id)
 		return CLI_USAGE;
@@ -260,11 +264,8 @@ int cmd_postmortem_step(const struct cli_args *a)
 		json_decref(body);
 		return CLI_USAGE;
 	}
-	char *path = xasprintf("/api/postmortems/%lld/%s", id, step);
-	char *done = xasprintf("%s%s", step, !strcmp(step, "submit") ? "ted" :
-					     step[strlen(step) - 1] == 'e' ? "d" : "ed");
-	int rc = pm_post(a, path, body, done);
-	free(done);
+	char *path = xasprintf("/api/postmortems/%lld/%s", id, step->step);
+	int rc = pm_post(a, path, body, step->done);
 	free(path);
 	return rc;
 }
@@ -276,28 +277,18 @@ int cmd_postmortem_step(const struct cli_args *a)
 static char *pm_source(const struct cli_args *a, const char *arg, size_t *len, char **name)
 {
 	struct stat st;
-	char *err = NULL, *md;
+	char *err = NULL, *md = NULL;
 	long long id;
 	const char *digits = *arg == '#' ? arg + 1 : arg;
 	if (stat(arg, &st) != 0 && cli_parse_count(digits, &id) == 0) {
 		struct client_response resp;
-		client_response_init(&resp);
 		char *path = pm_path(id, "/markdown");
-		struct client c;
-		client_init(&c);
-		md = NULL;
-		if (client_request(&c, "GET", path, NULL, 1, &resp, &err) < 0) {
-			cli_error("%s", err);
-		} else if (resp.status != 200) {
-			err = client_response_error(&resp);
-			cli_error("%s", err);
-		} else {
+		client_response_init(&resp);
+		if (cli_call("GET", path, NULL, 1, &resp, NULL) == CLI_OK) {
 			md = buf_detach(&resp.body, len);
 			*name = xasprintf("postmortem-%lld.md", id);
 		}
-		free(err);
 		free(path);
-		client_release(&c);
 		client_response_release(&resp);
 		return md;
 	}

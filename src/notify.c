@@ -136,23 +136,36 @@ static int add_delivery(struct store_tx *tx, int64_t page, int64_t incident, con
 	return store_tx_notification_add(tx, &n);
 }
 
+/* One delivery per notification rule of u that applies at the incident's urgency,
+ * each at base + its `after`; *planned how many. */
+static int add_by_rules(struct store_tx *tx, const struct user *u, int urgency_high,
+			int64_t page, int64_t incident, const char *kind, int64_t base,
+			const char *text, size_t *planned)
+{
+	const struct incident inc = { .urgency_high = urgency_high };
+	int rc = STORE_OK;
+	*planned = 0;
+	for (size_t i = 0; i < u->nrules && rc == STORE_OK; i++) {
+		const struct notification_rule *r = &u->rules[i];
+		const struct contact_method *cm = contact_of(u, r->contact);
+		if (!cm || !rule_applies(r, &inc))
+			continue;
+		rc = add_delivery(tx, page, incident, u->id, cm, kind, base + r->after, base, text);
+		++*planned;
+	}
+	return rc;
+}
+
 int notify_user(struct store_tx *tx, const struct config *cfg, const char *user,
 		const char *kind, const char *text, int64_t now, int paged)
 {
 	const struct user *u = user ? config_user(cfg, user) : NULL;
-	const struct incident low = { .urgency_high = 0 };
 	int rc = STORE_OK;
 	size_t planned = 0;
 	if (!u || !u->ncontacts)
 		return STORE_OK;
-	for (size_t i = 0; paged && i < u->nrules && rc == STORE_OK; i++) {
-		const struct notification_rule *r = &u->rules[i];
-		const struct contact_method *cm = contact_of(u, r->contact);
-		if (!cm || !rule_applies(r, &low))
-			continue;
-		rc = add_delivery(tx, 0, 0, u->id, cm, kind, now + r->after, now, text);
-		planned++;
-	}
+	if (paged)
+		rc = add_by_rules(tx, u, 0, 0, 0, kind, now, text, &planned);
 	if (rc == STORE_OK && !planned)
 		rc = add_delivery(tx, 0, 0, u->id, &u->contacts[0], kind, now, now, text);
 	return rc;
@@ -162,7 +175,6 @@ int notify_plan_page(struct store_tx *tx, const struct config *cfg, const struct
 		     const struct page *p)
 {
 	const struct user *u = config_user(cfg, p->user);
-	int rc = STORE_OK;
 	size_t planned = 0;
 	if (!u || !u->ncontacts)
 		return incident_logf(tx, inc->number, p->created_at, "notify_failed", "system",
@@ -170,15 +182,8 @@ int notify_plan_page(struct store_tx *tx, const struct config *cfg, const struct
 	if (!u->nrules)	/* no rules: the first contact method, at once */
 		return add_delivery(tx, p->id, inc->number, u->id, &u->contacts[0], "page",
 				    p->created_at, p->created_at, NULL);
-	for (size_t i = 0; i < u->nrules && rc == STORE_OK; i++) {
-		const struct notification_rule *r = &u->rules[i];
-		const struct contact_method *cm = contact_of(u, r->contact);
-		if (!cm || !rule_applies(r, inc))
-			continue;
-		rc = add_delivery(tx, p->id, inc->number, u->id, cm, "page", p->created_at + r->after,
-				  p->created_at, NULL);
-		planned++;
-	}
+	int rc = add_by_rules(tx, u, inc->urgency_high, p->id, inc->number, "page", p->created_at,
+			      NULL, &planned);
 	if (rc == STORE_OK && !planned)
 		rc = incident_logf(tx, inc->number, p->created_at, "notify", "system",
 				   "%s has no notification rule for %s-urgency incidents", u->id,
