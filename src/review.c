@@ -325,40 +325,45 @@ static char *dump(json_t *v)
 	return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
 }
 
-/* A JSON array of strings from value (an array of strings or one comma-separated
- * string); NULL when it is neither.  check, when set, vets each. */
+/* value as a JSON array (a new reference): an array as it is, or a comma-separated
+ * string as its trimmed parts ("a, b"); NULL when it is neither. */
+static json_t *list_of(json_t *value)
+{
+	if (json_is_array(value))
+		return json_incref(value);
+	if (!json_is_string(value))
+		return NULL;
+	json_t *out = json_array();
+	for (const char *p = json_string_value(value); *p;) {
+		size_t n = strcspn(p, ","), skip = strspn(p, " ");
+		size_t len = n > skip ? n - skip : 0;
+		while (len && p[skip + len - 1] == ' ')
+			len--;
+		if (len)
+			json_array_append_new(out, json_stringn(p + skip, len));
+		p += n + (p[n] == ',');
+	}
+	return out;
+}
+
+/* A JSON array of strings from value (see list_of) as text; NULL when value is not a
+ * list of strings.  check, when set, vets each; the first it refuses is in *bad. */
 static char *string_array(json_t *value, const struct config *cfg,
 			  const struct service *(*check)(const struct config *, const char *),
 			  char **bad)
 {
-	json_t *out = json_array(), *v;
+	json_t *list = list_of(value), *v;
 	size_t i;
-	if (json_is_string(value)) {
-		const char *p = json_string_value(value);
-		while (*p) {
-			size_t n = strcspn(p, ",");
-			char *one = xstrndup(p, n);
-			char *s = one + strspn(one, " ");
-			for (size_t e = strlen(s); e && s[e - 1] == ' ';)
-				s[--e] = '\0';
-			if (*s)
-				json_array_append_new(out, json_string(s));
-			free(one);
-			p += n + (p[n] == ',');
-		}
-	} else if (json_is_array(value)) {
-		json_array_foreach(value, i, v)
-			if (json_is_string(v))
-				json_array_append(out, v);
-	} else {
-		json_decref(out);
-		return NULL;
-	}
-	json_array_foreach(out, i, v)
+	char *s = NULL;
+	json_array_foreach(list, i, v)
+		if (!json_is_string(v))
+			goto out;
+	json_array_foreach(list, i, v)
 		if (check && !check(cfg, json_string_value(v)) && !*bad)
 			*bad = xstrdup(json_string_value(v));
-	char *s = dump(out);
-	json_decref(out);
+	s = list ? dump(list) : NULL;
+out:
+	json_decref(list);
 	return s;
 }
 
@@ -407,42 +412,42 @@ static char *set_one(struct postmortem *pm, const struct config *cfg, const char
 	return NULL;
 }
 
+/* An incident number: 12, "12" or "#12"; 0 when v is none. */
+static int64_t incident_number(json_t *v)
+{
+	const char *s = json_string_value(v);
+	char *end;
+	if (json_is_integer(v))
+		return json_integer_value(v) > 0 ? json_integer_value(v) : 0;
+	if (!s || (s += *s == '#', *s < '1' || *s > '9'))
+		return 0;
+	long long n = strtoll(s, &end, 10);
+	return *end ? 0 : n;
+}
+
 /* "incidents": the numbers of the incidents the postmortem covers (one incident, or
  * several with one cause), as a list or "12, 14"; the one it was opened for stays. */
 static char *set_incidents(struct store_tx *tx, struct postmortem *pm, json_t *value, int *rc)
 {
-	json_t *out = json_array(), *v;
+	json_t *list = list_of(value), *out = json_array(), *v;
 	size_t i;
-	char *why = NULL;
-	if (json_is_string(value)) {
-		for (const char *p = json_string_value(value); *p && !why;) {
-			char *end;
-			long long n = strtoll(p + strspn(p, " #"), &end, 10);
-			if (n <= 0 || (*end && *end != ',' && *end != ' '))
-				why = xstrdup("incidents must be incident numbers, e.g. \"12, 14\"");
-			json_array_append_new(out, json_integer(n));
-			p = end + strspn(end, ", ");
-		}
-	} else if (json_is_array(value)) {
-		json_array_foreach(value, i, v)
-			json_array_append(out, v);
-	}
 	int has_own = 0;
-	json_array_foreach(out, i, v) {
+	char *why = list ? NULL : xstrdup("incidents must be incident numbers, e.g. \"12, 14\"");
+	json_array_foreach(list, i, v) {
 		struct incident inc = { 0 };
-		if (why || !json_is_integer(v)) {
-			why = why ? why : xstrdup("incidents must be incident numbers");
-			break;
-		}
-		has_own |= json_integer_value(v) == pm->incident;
-		int found = tx->ops->incident_get(tx->conn, json_integer_value(v), &inc);
+		int64_t n = incident_number(v);
+		int found = n ? tx->ops->incident_get(tx->conn, n, &inc) : STORE_NOTFOUND;
 		incident_release(&inc);
-		if (found == STORE_FAULT)
-			*rc = STORE_FAULT;
+		if (!n)
+			why = xstrdup("incidents must be incident numbers, e.g. \"12, 14\"");
 		else if (found == STORE_NOTFOUND)
-			why = xasprintf("incidents: no incident #%lld", (long long)json_integer_value(v));
+			why = xasprintf("incidents: no incident #%lld", (long long)n);
+		else if (found == STORE_FAULT)
+			*rc = STORE_FAULT;
 		if (found != STORE_FOUND)
 			break;
+		has_own |= n == pm->incident;
+		json_array_append_new(out, json_integer(n));
 	}
 	if (!why && *rc == STORE_OK && !has_own)
 		why = xasprintf("incidents must include #%lld, which the postmortem was opened for",
@@ -451,6 +456,7 @@ static char *set_incidents(struct store_tx *tx, struct postmortem *pm, json_t *v
 		free(pm->incidents);
 		pm->incidents = dump(out);
 	}
+	json_decref(list);
 	json_decref(out);
 	return why;
 }

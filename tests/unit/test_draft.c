@@ -141,18 +141,26 @@ static int line_of(const char *text, const char *what)
 	return line;
 }
 
+/* The draft of inc whose log is the n entries of v, with changes (NULL: none). */
+static char *draft_of(struct config *cfg, const struct incident *inc, struct log_entry *v,
+		      size_t n, struct change_list *changes, const char *owner, int64_t now)
+{
+	struct log_list log = { v, n, n };
+	struct change_list none = { 0 };
+	struct draft_input in = { .cfg = cfg, .inc = inc, .log = &log,
+				  .changes = changes ? changes : &none, .owner = owner, .now = now };
+	char *md = draft_markdown(&in);
+	cr_assert_not_null(md);
+	return md;
+}
+
 static char *story_draft(const char *tz)
 {
 	struct config *cfg = make_cfg(tz);
 	struct log_entry v[16];
-	struct log_list log = { v, story_log(v), 16 };
-	struct change_list changes = { 0 };
 	struct incident inc = story_incident();
-	struct draft_input in = { .cfg = cfg, .inc = &inc, .log = &log, .changes = &changes,
-				  .owner = "alice", .now = at(10, 5) };
-	char *md = draft_markdown(&in);
+	char *md = draft_of(cfg, &inc, v, story_log(v), NULL, "alice", at(10, 5));
 	config_unref(cfg);
-	cr_assert_not_null(md);
 	return md;
 }
 
@@ -254,15 +262,11 @@ Test(draft, times_are_in_the_server_zone)
 	struct config *cfg = make_cfg("Europe/Paris");
 	struct log_entry v[] = { entry(iso("2026-07-01T09:14:00Z"), "trigger", "check:site-http",
 				       TRIGGER_MSG) };
-	struct log_list log = { v, 1, 1 };
-	struct change_list changes = { 0 };
 	struct incident inc = story_incident();
 	inc.created_at = v[0].at;
 	inc.acknowledged_at = 0;
 	inc.resolved_at = 0;
-	struct draft_input in = { .cfg = cfg, .inc = &inc, .log = &log, .changes = &changes,
-				  .now = v[0].at + 30 * MS_PER_MIN };
-	md = draft_markdown(&in);
+	md = draft_of(cfg, &inc, v, 1, NULL, NULL, v[0].at + 30 * MS_PER_MIN);
 	cr_assert(strstr(md, "\n- 11:14 - Detected by check:site-http: "), "%s", md);
 	cr_assert(strstr(md, "From 11:14 to 11:44 Europe/Paris on 2026-07-01 (30 minutes, still "
 			     "open when this draft was written)"), "%s", md);
@@ -280,15 +284,11 @@ static char *night_draft(const char *tz)
 		entry(t0 + 5 * MS_PER_MIN, "ack", "alice", "acknowledged by alice"),
 		entry(t0 + 30 * MS_PER_MIN, "resolve", "alice", "resolved"),
 	};
-	struct log_list log = { v, 3, 3 };
-	struct change_list changes = { 0 };
 	struct incident inc = story_incident();
 	inc.created_at = t0;
 	inc.acknowledged_at = t0 + 5 * MS_PER_MIN;
 	inc.resolved_at = t0 + 30 * MS_PER_MIN;
-	struct draft_input in = { .cfg = cfg, .inc = &inc, .log = &log, .changes = &changes,
-				  .owner = "alice", .now = inc.resolved_at };
-	char *md = draft_markdown(&in);
+	char *md = draft_of(cfg, &inc, v, ARRAY_SIZE(v), NULL, "alice", inc.resolved_at);
 	config_unref(cfg);
 	return md;
 }
@@ -326,16 +326,13 @@ Test(draft, markup_from_notes_titles_and_changes_is_escaped)
 		entry(at(9, 25), "note", "bob", "**strong** " DRAFT_MISLEADING_TAG " <img src=x>"),
 		entry(at(10, 2), "resolve", "alice", "resolved"),
 	};
-	struct log_list log = { v, ARRAY_SIZE(v), ARRAY_SIZE(v) };
 	struct change_event ch = { .id = 7, .service = "web", .at = at(9, 0),
 				   .summary = "deploy [220](javascript:alert(1)) <b>now</b>",
 				   .source = "ci_*bot*" };
 	struct change_list changes = { &ch, 1, 1 };
 	struct incident inc = story_incident();
 	inc.title = "*Site* <i>down</i>";
-	struct draft_input in = { .cfg = cfg, .inc = &inc, .log = &log, .changes = &changes,
-				  .owner = "alice", .now = at(10, 5) };
-	char *md = draft_markdown(&in);
+	char *md = draft_of(cfg, &inc, v, ARRAY_SIZE(v), &changes, "alice", at(10, 5));
 
 	cr_assert(strstr(md, "\\*bold\\*"), "%s", md);
 	cr_assert(strstr(md, "\\<script\\>alert(1)\\</script\\>"), "%s", md);
@@ -655,12 +652,8 @@ Test(draft, regression_names_of_people_and_senders_are_escaped)
 		entry(at(9, 16), "note", "*bob*", "cache flush " DRAFT_MISLEADING_TAG),
 		entry(at(9, 17), "resolve", "<i>eve</i>", "resolved"),
 	};
-	struct log_list log = { v, ARRAY_SIZE(v), ARRAY_SIZE(v) };
-	struct change_list changes = { 0 };
 	struct incident inc = story_incident();
-	struct draft_input in = { .cfg = cfg, .inc = &inc, .log = &log, .changes = &changes,
-				  .now = at(10, 5) };
-	char *md = draft_markdown(&in);
+	char *md = draft_of(cfg, &inc, v, ARRAY_SIZE(v), NULL, NULL, at(10, 5));
 	char *html = cmark_markdown_to_html(md, strlen(md), CMARK_OPT_UNSAFE);
 	cr_assert(strstr(md, "Detected by check:site\\_\\*x\\*: triggered: x."), "%s", md);
 	cr_assert(strstr(md, "Resolved by \\<i\\>eve\\</i\\>."), "%s", md);
@@ -735,12 +728,8 @@ Test(draft, repeats_of_an_alert_show_the_first_and_the_last)
 		entry(at(9, 20), "alert", "alertmanager", "triggered again: disk full (dedup key d, 6 times)"),
 		entry(at(9, 30), "resolve", "alice", "resolved"),
 	};
-	struct log_list log = { v, ARRAY_SIZE(v), ARRAY_SIZE(v) };
-	struct change_list changes = { 0 };
 	struct incident inc = story_incident();
-	struct draft_input in = { .cfg = cfg, .inc = &inc, .log = &log, .changes = &changes,
-				  .now = at(10, 5) };
-	char *md = draft_markdown(&in);
+	char *md = draft_of(cfg, &inc, v, ARRAY_SIZE(v), NULL, NULL, at(10, 5));
 	char *tl = section(md, "Timeline");
 	struct strlist b = STRLIST_INIT;
 	bullets(tl, &b);
