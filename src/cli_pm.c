@@ -22,14 +22,16 @@ static long long pm_arg(const struct cli_args *a, const char *s, const char *wha
 	return cli_number_arg(a, s, what, &n) == CLI_OK ? n : 0;
 }
 
-/* The positional arguments from the first-th on, joined by spaces (a reason in
- * several words); NULL when there are none.  The caller frees it. */
-static char *rest(const struct cli_args *a, int first)
+/* The positional arguments after the id, joined by spaces, as body's "reason" (a
+ * reason in several words); nothing when there are none. */
+static void add_reason(json_t *body, const struct cli_args *a)
 {
 	struct buf b = BUF_INIT;
-	for (int i = first; i < a->npos; i++)
-		buf_addf(&b, "%s%s", i > first ? " " : "", a->pos[i]);
-	return buf_detach(&b, NULL);
+	for (int i = 1; i < a->npos; i++)
+		buf_addf(&b, "%s%s", i > 1 ? " " : "", a->pos[i]);
+	if (b.len)
+		json_object_set_new(body, "reason", json_string(b.s));
+	buf_release(&b);
 }
 
 /* POSTs body to path and prints what came back: the postmortem's id and status,
@@ -256,10 +258,7 @@ int cmd_postmortem_step(const struct cli_args *a)
 	if (!id)
 		return CLI_USAGE;
 	json_t *body = json_object();
-	char *why = a->npos > 1 ? rest(a, 1) : NULL;
-	if (why)
-		json_object_set_new(body, "reason", json_string(why));
-	free(why);
+	add_reason(body, a);
 	if (start_change(a, body) < 0) {
 		json_decref(body);
 		return CLI_USAGE;
@@ -368,13 +367,8 @@ int cmd_action_mark(const struct cli_args *a)
 	long long id = pm_arg(a, a->pos[0], "an action item");
 	if (!id)
 		return CLI_USAGE;
-	if (!strcmp(status, "declined") && a->npos < 2)
-		return cli_usage_error(a->cmd, "say why the item is declined");
 	json_t *body = json_pack("{s:s}", "status", status);
-	char *why = a->npos > 1 ? rest(a, 1) : NULL;
-	if (why)
-		json_object_set_new(body, "reason", json_string(why));
-	free(why);
+	add_reason(body, a);	/* decline's row asks for one */
 	if (cli_opt(a, "ticket"))
 		json_object_set_new(body, "ticket", json_string(cli_opt(a, "ticket")));
 	struct client_response resp;

@@ -205,7 +205,8 @@ static int tell_owner(struct store_tx *tx, const struct config *cfg, const struc
 	char *text = xasprintf("Postmortem #%lld of incident #%lld (%s) is yours to write. Read the "
 			       "draft at %s/api/postmortems/%lld/page?token=YOUR_TOKEN or with "
 			       "`tocsin postmortem show %lld --markdown`.", (long long)pm->id,
-			       (long long)pm->incident, pm->title, cfg->public_url ? cfg->public_url : "", (long long)pm->id,
+			       (long long)pm->incident, pm->title,
+			       cfg->public_url ? cfg->public_url : "", (long long)pm->id,
 			       (long long)pm->id);
 	int rc = notify_user(tx, cfg, pm->owner, "postmortem", text, now, 0);
 	free(text);
