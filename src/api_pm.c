@@ -195,39 +195,54 @@ out:
 	pm_revision_list_release(&l);
 }
 
-void api_postmortem_markdown(struct server *srv, struct http_request *req,
-			     const struct route_ctx *ctx)
+/* GET of one postmortem's text, answered by reply, which takes the text. */
+static void reply_text(struct server *srv, struct http_request *req, const struct route_ctx *ctx,
+		       void (*reply)(struct http_request *req, char *md))
 {
 	int64_t id = api_id_or_404(req, ctx->params[0], "postmortem");
 	struct postmortem pm = { 0 };
 	if (id && read_one(srv, req, id, &pm) == STORE_FOUND) {
-		http_reply_take(req, 200, "text/markdown; charset=utf-8", pm.body, strlen(pm.body));
+		reply(req, pm.body);
 		pm.body = NULL;
 	}
 	postmortem_release(&pm);
 }
 
+static void as_markdown(struct http_request *req, char *md)
+{
+	http_reply_take(req, 200, "text/markdown; charset=utf-8", md, strlen(md));
+}
+
+static void as_lint(struct http_request *req, char *md)
+{
+	reply_json(req, 200, lint_json(md));
+	free(md);
+}
+
+static void as_page(struct http_request *req, char *md)
+{
+	size_t len;
+	char *html = postmortem_render(md, strlen(md), &len);
+	free(md);
+	http_reply_take(req, 200, "text/html; charset=utf-8", html, len);
+}
+
+void api_postmortem_markdown(struct server *srv, struct http_request *req,
+			     const struct route_ctx *ctx)
+{
+	reply_text(srv, req, ctx, as_markdown);
+}
+
 void api_postmortem_lint(struct server *srv, struct http_request *req,
 			 const struct route_ctx *ctx)
 {
-	int64_t id = api_id_or_404(req, ctx->params[0], "postmortem");
-	struct postmortem pm = { 0 };
-	if (id && read_one(srv, req, id, &pm) == STORE_FOUND)
-		reply_json(req, 200, lint_json(pm.body));
-	postmortem_release(&pm);
+	reply_text(srv, req, ctx, as_lint);
 }
 
 void api_postmortem_page(struct server *srv, struct http_request *req,
 			 const struct route_ctx *ctx)
 {
-	int64_t id = api_id_or_404(req, ctx->params[0], "postmortem");
-	struct postmortem pm = { 0 };
-	if (id && read_one(srv, req, id, &pm) == STORE_FOUND) {
-		size_t len;
-		char *html = postmortem_render(pm.body, strlen(pm.body), &len);
-		http_reply_take(req, 200, "text/html; charset=utf-8", html, len);
-	}
-	postmortem_release(&pm);
+	reply_text(srv, req, ctx, as_page);
 }
 
 void api_actions(struct server *srv, struct http_request *req, const struct route_ctx *ctx)

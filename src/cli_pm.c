@@ -113,6 +113,7 @@ static const struct column pm_fields[] = {
 	{ .header = "status:", .key = "status" },
 	{ .header = "owner:", .key = "owner" },
 	{ .header = "approved by:", .key = "approvals" },
+	{ .header = "incidents:", .key = "incidents" },
 	{ .header = "severity:", .key = "severity" },
 	{ .header = "services:", .key = "services" },
 	{ .header = "impact start:", .key = "impact_start", .kind = CELL_TIME },
